@@ -1,0 +1,1 @@
+"""lambda_sse.sse"""
