@@ -32,3 +32,9 @@ def require_tool(name: str, path: str | None = None) -> str:
     if IN_CI:
         pytest.fail(f"CI=true and {message}", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests use ``@pytest.mark.anyio`` and run on asyncio."""
+    return "asyncio"
