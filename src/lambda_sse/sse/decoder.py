@@ -1,0 +1,263 @@
+"""An incremental SSE parser, sans-IO: byte chunks in, :class:`ServerSentEvent` objects out.
+
+It follows WHATWG HTML 9.2.5 "Parsing an event stream" and 9.2.6 "Interpreting an event stream"
+(https://html.spec.whatwg.org/multipage/server-sent-events.html) to the letter:
+
+- the stream is UTF-8 whatever the Content-Type says; invalid bytes become U+FFFD;
+- one BOM is stripped, and only at offset 0, even when it arrives split across chunks;
+- a line ends at CRLF, a lone LF or a lone CR, nothing else (U+2028, U+0085, VT, FF are
+  content); a CR that ends a chunk ends its line at once and one LF opening the next chunk is
+  swallowed (what Chromium does), so events are never held back waiting for a byte;
+- ``retry`` counts only when it is all ASCII digits; an ``id`` with NUL is ignored; an id-only
+  block still moves :attr:`SSEDecoder.last_event_id`; a block without its blank line when the
+  stream ends is discarded.
+
+Why bytes rather than text: the line ends, the colon, the space and the field names are ASCII,
+and in UTF-8 an ASCII byte is never part of a multi-byte sequence. So the parser splits raw bytes
+with ``bytes.split``/``partition`` (C speed, no incremental text decoder) and decodes each value
+once, with ``errors="replace"``; the result equals decoding the whole stream first, as the spec
+does, because a UTF-8 decoder never swallows an ASCII byte into a replacement character.
+
+Memory is bounded: a line longer than ``max_line`` bytes or an event whose data exceeds
+``max_event`` bytes raises :class:`SSELimitError` (an :class:`~lambda_sse.errors.SSEDecodeError`).
+Beyond those, the decoder holds no more than the chunk it is given.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from lambda_sse.errors import SSEDecodeError
+from lambda_sse.sse.event import ServerSentEvent, _decoded
+
+__all__ = ["DEFAULT_MAX_EVENT", "DEFAULT_MAX_LINE", "SSEDecoder", "SSELimitError"]
+
+# Generous, but finite: a browser has no limit, a server that streams a 4 MiB line is rare, and
+# an endless line from a broken peer must not take the process down.
+DEFAULT_MAX_LINE = 4 * 1024 * 1024
+DEFAULT_MAX_EVENT = 16 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+# int() refuses strings longer than this (CVE-2020-10735 guard); a longer retry is ignored.
+_MAX_RETRY_DIGITS = 4300
+
+
+class SSELimitError(SSEDecodeError):
+    """A line or an event went over the decoder's size limit.
+
+    ``events`` holds the events completed earlier in the same :meth:`SSEDecoder.feed` call, so
+    a caller that reports the error can still deliver them.
+    """
+
+    def __init__(self, message: str, events: list[ServerSentEvent]) -> None:
+        super().__init__(message)
+        self.events = events
+
+
+class SSEDecoder:
+    """Parse an event stream fed in chunks of any size.
+
+    ``feed(chunk)`` returns the events completed by that chunk. ``last_event_id`` is the id the
+    stream last dispatched (send it as ``Last-Event-ID`` when reconnecting); ``retry`` the last
+    valid reconnection time in milliseconds, or None. ``close()`` ends the stream (a pending
+    block is discarded); the same decoder then parses the next connection's stream, keeping
+    ``last_event_id`` and ``retry``.
+    """
+
+    __slots__ = (
+        "_bom",
+        "_cr",
+        "_data",
+        "_failed",
+        "_id",
+        "_parts",
+        "_size",
+        "_tail",
+        "_type",
+        "last_event_id",
+        "max_event",
+        "max_line",
+        "retry",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_line: int = DEFAULT_MAX_LINE,
+        max_event: int = DEFAULT_MAX_EVENT,
+        last_event_id: str = "",
+    ) -> None:
+        for name, value in (("max_line", max_line), ("max_event", max_event)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int (bytes), got {value!r}")
+        if not isinstance(last_event_id, str) or "\0" in last_event_id:
+            raise ValueError(f"last_event_id must be a str without NUL, got {last_event_id!r}")
+        self.max_line = max_line
+        self.max_event = max_event
+        self.last_event_id = last_event_id
+        self.retry: int | None = None
+        self._failed: SSELimitError | None = None
+        self._begin_stream()
+
+    def _begin_stream(self) -> None:
+        # Per-stream state; the spec's "last event ID buffer" starts at the stream's last id.
+        self._bom: bytes | None = b""  # bytes seen so far while the BOM is undecided, else None
+        self._cr = False  # the previous chunk ended with CR: swallow one LF
+        self._tail = b""  # the unfinished line
+        self._parts: list[bytes] = []  # more unfinished-line pieces, joined when a line ends
+        self._data: list[bytes] = []
+        self._size = 0  # bytes of data buffered for the pending event
+        self._type = b""
+        self._id = self.last_event_id
+
+    def close(self) -> None:
+        """End of stream: discard the pending block and unfinished line (the spec says so).
+
+        The decoder is then ready for a new stream (a reconnect): its BOM is stripped again,
+        and ``last_event_id`` and ``retry`` carry over.
+        """
+        self._failed = None
+        self._begin_stream()
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Parse ``chunk`` and return the events it completes, in order."""
+        if self._failed is not None:
+            raise SSEDecodeError(f"decoder stopped after an earlier error: {self._failed}")
+        if type(chunk) is not bytes:
+            chunk = _as_bytes(chunk)
+        if self._bom is not None:
+            chunk = self._strip_bom(chunk)
+        if self._cr and chunk:
+            self._cr = False
+            if chunk[0] == 10:
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            # CRLF and lone CR become LF; a final CR already ends its line (see module doc).
+            self._cr = chunk[-1] == 13
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in chunk:
+            if chunk:
+                self._hold(chunk)
+            return []
+        if self._tail:
+            parts = self._parts
+            parts.append(chunk)
+            chunk = self._tail + b"".join(parts)
+            self._parts = []
+        lines = chunk.split(b"\n")
+        tail = self._tail = lines.pop()
+        max_line = self.max_line
+        if len(chunk) > max_line and (len(tail) > max_line or max(map(len, lines)) > max_line):
+            return self._over_line(lines)
+        return self._lines(lines)
+
+    def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        data = self._data
+        size = self._size
+        etype = self._type
+        max_event = self.max_event
+        for line in lines:
+            if not line:
+                # Dispatch (9.2.6): the stream's id moves first, even for a block without data.
+                self.last_event_id = last_id = self._id
+                if data:
+                    events.append(
+                        _decoded(
+                            b"\n".join(data).decode("utf-8", "replace"),
+                            etype.decode("utf-8", "replace") if etype else "message",
+                            last_id,
+                        )
+                    )
+                    data = []
+                    size = 0
+                etype = b""
+            elif line[:6] == b"data: ":
+                data.append(line[6:])
+                size += len(line) - 5
+                if size > max_event:
+                    return self._over_event(events, size)
+            else:
+                name, _, value = line.partition(b":")
+                if not name:
+                    continue  # a comment
+                if value[:1] == b" ":
+                    value = value[1:]
+                if name == b"data":
+                    data.append(value)
+                    size += len(value) + 1
+                    if size > max_event:
+                        return self._over_event(events, size)
+                elif name == b"event":
+                    etype = value
+                elif name == b"id":
+                    if b"\0" not in value:
+                        self._id = value.decode("utf-8", "replace")
+                elif (
+                    name == b"retry"
+                    # bytes.isdigit() is ASCII-only, exactly the spec's "ASCII digits".
+                    and value.isdigit()
+                    and len(value.lstrip(b"0")) <= _MAX_RETRY_DIGITS
+                ):
+                    self.retry = int(value)
+        self._data = data
+        self._size = size
+        self._type = etype
+        return events
+
+    def _hold(self, piece: bytes) -> None:
+        """Keep part of an unfinished line; never more than ``max_line`` bytes."""
+        parts = self._parts
+        if not self._tail:
+            self._tail = piece
+        else:
+            parts.append(piece)
+            if len(parts) >= 64:
+                # Many tiny chunks (a byte at a time): join in batches, so the work stays
+                # linear in the line length rather than quadratic.
+                self._tail += b"".join(parts)
+                parts.clear()
+        held = len(self._tail) + sum(map(len, parts))
+        if held > self.max_line:
+            self._tail = b""
+            parts.clear()
+            self._fail(SSELimitError(self._line_message(held), []))
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        """Drop a BOM at offset 0 of the stream, however the first bytes are chunked."""
+        head = self._bom + chunk if self._bom else chunk
+        if len(head) < 3 and _BOM.startswith(head):
+            self._bom = head  # undecided: maybe the start of a BOM
+            return b""
+        self._bom = None
+        return head[3:] if head.startswith(_BOM) else head
+
+    def _line_message(self, size: int) -> str:
+        return f"SSE line of {size}+ bytes is over max_line={self.max_line}"
+
+    def _over_line(self, lines: list[bytes]) -> NoReturn:
+        """Parse the lines before the first oversized one, then raise with their events."""
+        max_line = self.max_line
+        long = next((i for i, line in enumerate(lines) if len(line) > max_line), len(lines))
+        size = len(lines[long]) if long < len(lines) else len(self._tail)
+        events = self._lines(lines[:long])
+        self._tail = b""
+        self._fail(SSELimitError(self._line_message(size), events))
+
+    def _over_event(self, events: list[ServerSentEvent], size: int) -> NoReturn:
+        self._data = []
+        self._fail(
+            SSELimitError(
+                f"SSE event data of {size}+ bytes is over max_event={self.max_event}", events
+            )
+        )
+
+    def _fail(self, error: SSELimitError) -> NoReturn:
+        self._failed = error
+        raise error
+
+
+def _as_bytes(chunk: object) -> bytes:
+    if isinstance(chunk, bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(f"SSEDecoder.feed() takes bytes, got {type(chunk).__name__}")
