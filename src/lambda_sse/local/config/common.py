@@ -1,0 +1,124 @@
+"""Validation shared by the serverless.yml and template.yaml readers.
+
+Every error names the file, the dotted key (``functions.stream.events[0].http.method``) and the
+fix, so the CLI can print it as it is and exit 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lambda_sse.errors import ConfigError
+
+__all__ = [
+    "HTTP_METHODS",
+    "MAX_MEMORY",
+    "MAX_TIMEOUT",
+    "MIN_MEMORY",
+    "ConfigFileError",
+    "Context",
+    "join_key",
+    "normalize_path",
+]
+
+# Lambda quotas (docs: lambda/latest/dg/gettingstarted-limits.html, configuration-memory.html).
+MAX_TIMEOUT = 900
+MIN_MEMORY = 128
+MAX_MEMORY = 10240
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
+
+
+class ConfigFileError(ConfigError):
+    """A config problem tied to a place in a file."""
+
+
+def join_key(parent: str, child: str | int) -> str:
+    if isinstance(child, int):
+        return f"{parent}[{child}]"
+    return f"{parent}.{child}" if parent else child
+
+
+def normalize_path(path: str) -> str:
+    """ "/items/{id}/", "items/{id}" -> "/items/{id}"."""
+    stripped = path.strip().strip("/")
+    return "/" + stripped if stripped else "/"
+
+
+@dataclass
+class Context:
+    """The file being read and the warnings gathered so far."""
+
+    file: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def error(self, key: str, problem: str, fix: str) -> ConfigFileError:
+        where = f"{self.file.name}: {key}" if key else self.file.name
+        return ConfigFileError(f"{where}: {problem}; {fix}", file=str(self.file), key=key)
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(f"{self.file.name}: {key}: {message}")
+
+    # Typed getters: each checks the type and names the key on failure.
+
+    def mapping(self, value: Any, key: str, *, optional: bool = True) -> Mapping[str, Any]:
+        if value is None and optional:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(
+                key, f"expected a mapping, got {_kind(value)}", "write it as key: value lines"
+            )
+        return value
+
+    def string(self, value: Any, key: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.error(key, f"expected a string, got {_kind(value)}", "give a plain string")
+        return str(value)
+
+    def integer(self, value: Any, key: str, *, low: int, high: int) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(
+                key,
+                f"expected a whole number, got {_kind(value)}",
+                f"give an integer from {low} to {high}",
+            )
+        if not low <= value <= high:
+            raise self.error(
+                key, f"{value} is out of range", f"give an integer from {low} to {high}"
+            )
+        return value
+
+    def environment(self, value: Any, key: str) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for name, item in self.mapping(value, key).items():
+            item_key = join_key(key, str(name))
+            if isinstance(item, bool):
+                # YAML reads `true` as a bool; Lambda variables are strings ("true").
+                result[str(name)] = "true" if item else "false"
+            elif isinstance(item, str | int | float):
+                result[str(name)] = str(item)
+            elif item is None:
+                result[str(name)] = ""
+            else:
+                raise self.error(
+                    item_key, f"expected a string, got {_kind(item)}", "give a plain string value"
+                )
+        return result
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            (only,) = value
+            if only == "Ref" or str(only).startswith("Fn::"):
+                return f"an unresolved {only}"
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,390 @@
+"""template.yaml (AWS SAM) to a :class:`ProjectConfig`.
+
+Reads ``AWS::Serverless::Function`` (``Runtime``, ``Handler``, ``CodeUri``, ``Timeout``,
+``MemorySize``, ``Environment``, ``ReservedConcurrentExecutions``, ``Architectures``,
+``FunctionUrlConfig``, ``CapacityProviderConfig``, ``Events`` of type ``Api`` and ``HttpApi``),
+``AWS::Serverless::Api`` (``StageName``, ``EndpointConfiguration``) and ``Globals``. SAM defaults
+(docs: serverless-application-model sam-resource-function.html, sam-resource-api.html): timeout
+3 s, memory 128 MB, the implicit API's stage ``Prod``, endpoint ``EDGE``. An ``Api`` event's
+``ResponseTransferMode: RESPONSE_STREAM`` is SAM's spelling of API Gateway's ``STREAM``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from lambda_sse.local.config.common import (
+    HTTP_METHODS,
+    MAX_MEMORY,
+    MAX_TIMEOUT,
+    MIN_MEMORY,
+    Context,
+    normalize_path,
+)
+from lambda_sse.local.config.intrinsics import Intrinsics
+from lambda_sse.local.config.runtimes import check_handler, check_runtime
+from lambda_sse.local.config.yamlload import load_yaml
+from lambda_sse.local.model import (
+    ApiConfig,
+    EndpointType,
+    FunctionConfig,
+    FunctionUrlConfig,
+    HttpRoute,
+    InvokeMode,
+    ProjectConfig,
+    TransferMode,
+)
+
+__all__ = ["load_sam"]
+
+DEFAULT_TIMEOUT = 3
+DEFAULT_MEMORY = 128
+IMPLICIT_STAGE = "Prod"
+_IMPLICIT = "ServerlessRestApi"  # the logical id SAM gives its implicit REST API
+
+
+def load_sam(
+    path: Path, *, region: str = "us-east-1", overrides: Mapping[str, str] | None = None
+) -> ProjectConfig:
+    context = Context(path)
+    template = load_yaml(path)
+    if not isinstance(template, Mapping):
+        raise context.error("", "the file is not a mapping", "start it with `Resources:`")
+    transform = template.get("Transform")
+    transforms = transform if isinstance(transform, list) else [transform]
+    if "AWS::Serverless-2016-10-31" not in transforms:
+        context.warn(
+            "Transform", "not AWS::Serverless-2016-10-31; reading it as a SAM template anyway"
+        )
+    stack = path.parent.resolve().name or "local"
+    intrinsics = Intrinsics(
+        template, context, region=region, stack_name=stack, overrides=overrides or {}
+    )
+    resources = context.mapping(template.get("Resources"), "Resources")
+    globals_ = context.mapping(template.get("Globals"), "Globals")
+    global_function = context.mapping(
+        intrinsics.resolve(globals_.get("Function"), "Globals.Function", soft=True),
+        "Globals.Function",
+    )
+    global_api = context.mapping(
+        intrinsics.resolve(globals_.get("Api"), "Globals.Api"), "Globals.Api"
+    )
+
+    apis: dict[str, ApiConfig] = {}
+    for logical, resource in resources.items():
+        if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Api":
+            key = f"Resources.{logical}.Properties"
+            props = {
+                **global_api,
+                **context.mapping(intrinsics.resolve(resource.get("Properties"), key), key),
+            }
+            if "StageName" not in props:
+                raise context.error(
+                    f"{key}.StageName", "missing", "add `StageName: Prod` (SAM requires it)"
+                )
+            apis[str(logical)] = ApiConfig(
+                stage=context.string(props["StageName"], f"{key}.StageName"),
+                endpoint_type=_endpoint_type(
+                    context, props.get("EndpointConfiguration"), f"{key}.EndpointConfiguration"
+                ),
+            )
+
+    functions: list[FunctionConfig] = []
+    used_apis: set[str] = set()
+    for logical, resource in resources.items():
+        if not isinstance(resource, Mapping):
+            raise context.error(
+                f"Resources.{logical}", "expected a mapping", "give it a Type and Properties"
+            )
+        kind = resource.get("Type")
+        if kind == "AWS::Lambda::Function":
+            context.warn(
+                f"Resources.{logical}",
+                "plain AWS::Lambda::Function is not run; use AWS::Serverless::Function",
+            )
+        if kind != "AWS::Serverless::Function":
+            continue
+        key = f"Resources.{logical}.Properties"
+        own = context.mapping(intrinsics.resolve(resource.get("Properties"), key, soft=True), key)
+        functions.append(
+            _function(
+                context,
+                str(logical),
+                _merge(global_function, own),
+                key,
+                path.parent,
+                apis,
+                used_apis,
+            )
+        )
+    if len(used_apis) > 1:
+        raise context.error(
+            "Resources",
+            f"functions use {len(used_apis)} REST APIs ({', '.join(sorted(used_apis))}); "
+            "lambda-sse dev serves one",
+            "point every Api event at the same RestApiId",
+        )
+    api_id = next(iter(used_apis), None)
+    if api_id is None and len(apis) == 1:
+        api_id = next(iter(apis))
+    if api_id is None or api_id == _IMPLICIT:
+        api = ApiConfig(
+            stage=IMPLICIT_STAGE,
+            endpoint_type=_endpoint_type(
+                context,
+                global_api.get("EndpointConfiguration"),
+                "Globals.Api.EndpointConfiguration",
+            ),
+        )
+    else:
+        api = apis[api_id]
+    return ProjectConfig(
+        source=path,
+        service=stack,
+        region=region,
+        api=api,
+        functions=tuple(functions),
+        warnings=tuple(context.warnings),
+    )
+
+
+def _merge(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """Globals merge as SAM documents: own values win; Environment.Variables merge by name."""
+    merged = {**base, **own}
+    base_env = base.get("Environment")
+    own_env = own.get("Environment")
+    if isinstance(base_env, Mapping) and isinstance(own_env, Mapping):
+        variables = {**(base_env.get("Variables") or {}), **(own_env.get("Variables") or {})}
+        merged["Environment"] = {**base_env, **own_env, "Variables": variables}
+    return merged
+
+
+def _endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
+    if value is None:
+        return "EDGE"
+    if isinstance(value, Mapping):
+        key = f"{key}.Type"
+        value = value.get("Type", "EDGE")
+    text = context.string(value, key).upper()
+    if text not in ("EDGE", "REGIONAL", "PRIVATE"):
+        raise context.error(
+            key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
+        )
+    return cast(EndpointType, text)
+
+
+def _function(
+    context: Context,
+    name: str,
+    props: Mapping[str, Any],
+    key: str,
+    root: Path,
+    apis: Mapping[str, ApiConfig],
+    used_apis: set[str],
+) -> FunctionConfig:
+    if props.get("PackageType") == "Image" or "ImageUri" in props:
+        raise context.error(
+            f"{key}.PackageType",
+            "container image functions are not run by lambda-sse dev",
+            "use a zip function with Runtime and Handler",
+        )
+    if "InlineCode" in props:
+        raise context.error(
+            f"{key}.InlineCode",
+            "inline code is not run locally",
+            "move the code into a folder and set CodeUri",
+        )
+    for required in ("Runtime", "Handler"):
+        if required not in props:
+            raise context.error(
+                f"{key}.{required}",
+                "missing",
+                f"add `{required}:` to the function or to Globals.Function",
+            )
+    runtime = check_runtime(
+        context, context.string(props["Runtime"], f"{key}.Runtime"), f"{key}.Runtime"
+    )
+    handler = check_handler(
+        context, context.string(props["Handler"], f"{key}.Handler"), runtime, f"{key}.Handler"
+    )
+    code_uri = props.get("CodeUri", ".")
+    if not isinstance(code_uri, str):
+        raise context.error(
+            f"{key}.CodeUri",
+            "an S3 location cannot run locally",
+            "point CodeUri at the code's folder",
+        )
+    code_dir = (root / code_uri).resolve()
+    if not code_dir.is_dir():
+        raise context.error(
+            f"{key}.CodeUri",
+            f"folder {code_dir} does not exist",
+            "point CodeUri at the code's folder",
+        )
+    timeout = context.integer(
+        props.get("Timeout", DEFAULT_TIMEOUT), f"{key}.Timeout", low=1, high=MAX_TIMEOUT
+    )
+    memory = context.integer(
+        props.get("MemorySize", DEFAULT_MEMORY),
+        f"{key}.MemorySize",
+        low=MIN_MEMORY,
+        high=MAX_MEMORY,
+    )
+    environment_spec = context.mapping(props.get("Environment"), f"{key}.Environment")
+    environment = context.environment(
+        environment_spec.get("Variables"), f"{key}.Environment.Variables"
+    )
+    reserved = None
+    if props.get("ReservedConcurrentExecutions") is not None:
+        reserved = context.integer(
+            props["ReservedConcurrentExecutions"],
+            f"{key}.ReservedConcurrentExecutions",
+            low=0,
+            high=100000,
+        )
+    architectures = props.get("Architectures", ["x86_64"])
+    if (
+        not isinstance(architectures, list)
+        or len(architectures) != 1
+        or architectures[0] not in ("x86_64", "arm64")
+    ):
+        raise context.error(
+            f"{key}.Architectures", f"invalid {architectures!r}", "use [x86_64] or [arm64]"
+        )
+    capacity = context.mapping(props.get("CapacityProviderConfig"), f"{key}.CapacityProviderConfig")
+    managed_key = f"{key}.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig"
+    managed = context.mapping(
+        capacity.get("LambdaManagedInstancesCapacityProviderConfig"), managed_key
+    )
+    max_concurrency = 1
+    if managed.get("PerExecutionEnvironmentMaxConcurrency") is not None:
+        # CloudFormation AWS::Lambda::Function LambdaManagedInstancesCapacityProviderConfig: 1-1600.
+        max_concurrency = context.integer(
+            managed["PerExecutionEnvironmentMaxConcurrency"],
+            f"{managed_key}.PerExecutionEnvironmentMaxConcurrency",
+            low=1,
+            high=1600,
+        )
+    routes: list[HttpRoute] = []
+    events = context.mapping(props.get("Events"), f"{key}.Events")
+    for event_name, event in events.items():
+        event_key = f"{key}.Events.{event_name}"
+        spec = context.mapping(event, event_key, optional=False)
+        kind = spec.get("Type")
+        event_props = context.mapping(spec.get("Properties"), f"{event_key}.Properties")
+        if kind == "Api":
+            route, api_id = _api_route(context, event_props, f"{event_key}.Properties", apis)
+            routes.append(route)
+            used_apis.add(api_id)
+        elif kind == "HttpApi":
+            routes.append(_http_api_route(context, event_props, f"{event_key}.Properties"))
+        else:
+            context.warn(
+                event_key, f"`{kind}` events are not emulated locally; only Api and HttpApi are"
+            )
+    return FunctionConfig(
+        name=name,
+        handler=handler,
+        runtime=runtime,
+        code_dir=code_dir,
+        timeout=float(timeout),
+        memory_size=memory,
+        environment=environment,
+        reserved_concurrency=reserved,
+        max_concurrency=max_concurrency,
+        url=_url(context, props.get("FunctionUrlConfig"), f"{key}.FunctionUrlConfig"),
+        routes=tuple(routes),
+        architecture=str(architectures[0]),
+    )
+
+
+def _method(context: Context, value: Any, key: str) -> str:
+    method = context.string(value, key).upper()
+    if method == "*":
+        method = "ANY"
+    if method not in HTTP_METHODS:
+        raise context.error(
+            key, f"unknown method {value!r}", f"use one of {', '.join(sorted(HTTP_METHODS))}"
+        )
+    return method
+
+
+def _api_route(
+    context: Context, props: Mapping[str, Any], key: str, apis: Mapping[str, ApiConfig]
+) -> tuple[HttpRoute, str]:
+    for required in ("Path", "Method"):
+        if required not in props:
+            raise context.error(
+                f"{key}.{required}", "missing", f"add `{required}:` to the Api event"
+            )
+    api_id = _IMPLICIT
+    if "RestApiId" in props:
+        api_id = context.string(props["RestApiId"], f"{key}.RestApiId")
+        if api_id not in apis:
+            raise context.error(
+                f"{key}.RestApiId",
+                f"{api_id!r} is not an AWS::Serverless::Api here",
+                "use `!Ref` to one declared in this template",
+            )
+    mode: TransferMode = "BUFFERED"
+    if "ResponseTransferMode" in props:
+        value = context.string(props["ResponseTransferMode"], f"{key}.ResponseTransferMode").upper()
+        if value in ("RESPONSE_STREAM", "STREAM"):
+            mode = "STREAM"
+        elif value != "BUFFERED":
+            raise context.error(
+                f"{key}.ResponseTransferMode",
+                f"unknown mode {value!r}",
+                "use RESPONSE_STREAM or BUFFERED",
+            )
+    if props.get("Auth"):
+        context.warn(f"{key}.Auth", "accepted but not enforced locally")
+    route = HttpRoute(
+        method=_method(context, props["Method"], f"{key}.Method"),
+        path=normalize_path(context.string(props["Path"], f"{key}.Path")),
+        kind="rest",
+        transfer_mode=mode,
+    )
+    return route, api_id
+
+
+def _http_api_route(context: Context, props: Mapping[str, Any], key: str) -> HttpRoute:
+    # An HttpApi event without Path and Method is the catch-all $default route.
+    path = context.string(props.get("Path", "/{proxy+}"), f"{key}.Path")
+    if path in ("$default", "*"):
+        path = "/{proxy+}"
+    if props.get("Auth"):
+        context.warn(f"{key}.Auth", "accepted but not enforced locally")
+    return HttpRoute(
+        method=_method(context, props.get("Method", "ANY"), f"{key}.Method"),
+        path=normalize_path(path),
+        kind="http_api",
+    )
+
+
+def _url(context: Context, value: Any, key: str) -> FunctionUrlConfig | None:
+    if value is None:
+        return None
+    spec = context.mapping(value, key, optional=False)
+    mode = context.string(spec.get("InvokeMode", "BUFFERED"), f"{key}.InvokeMode").upper()
+    if mode not in ("BUFFERED", "RESPONSE_STREAM"):
+        raise context.error(
+            f"{key}.InvokeMode", f"unknown invoke mode {mode!r}", "use BUFFERED or RESPONSE_STREAM"
+        )
+    if "AuthType" not in spec:
+        raise context.error(f"{key}.AuthType", "missing (SAM requires it)", "add `AuthType: NONE`")
+    auth = context.string(spec["AuthType"], f"{key}.AuthType").upper()
+    if auth not in ("NONE", "AWS_IAM"):
+        raise context.error(f"{key}.AuthType", f"unknown auth type {auth!r}", "use NONE or AWS_IAM")
+    if auth == "AWS_IAM":
+        context.warn(f"{key}.AuthType", "AWS_IAM is accepted but not enforced locally")
+    cors = spec.get("Cors")
+    if cors:
+        context.warn(f"{key}.Cors", "Function URL CORS is accepted but not enforced locally")
+    return FunctionUrlConfig(
+        invoke_mode=cast(InvokeMode, mode),
+        auth_type=auth,
+        cors=cors if isinstance(cors, Mapping) else None,
+    )
