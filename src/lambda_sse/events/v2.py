@@ -1,0 +1,128 @@
+"""Payload format 2.0: API Gateway HTTP APIs and Lambda Function URLs.
+
+Shapes: https://docs.aws.amazon.com/apigateway/latest/developerguide/
+http-api-develop-integrations-lambda.html and
+https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html (request and response payloads).
+Only a Function URL in ``RESPONSE_STREAM`` mode streams; an HTTP API always buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from lambda_sse.errors import EventTranslationError
+from lambda_sse.events.model import (
+    EventShapeError,
+    HeaderList,
+    HttpRequest,
+    HttpResponse,
+    SourceKind,
+    client_address,
+    decode_body,
+    encode_body,
+    forwarded,
+    group_headers,
+    http_version,
+    string_map,
+)
+
+__all__ = ["V2Translator", "is_function_url_event", "split_headers_v2"]
+
+
+def split_headers_v2(headers: HeaderList) -> tuple[dict[str, str], list[str]]:
+    """``(headers, cookies)`` of a 2.0 reply. Repeated headers are comma-joined, as payload 2.0
+    does on requests; Set-Cookie values go to ``cookies`` (one header each on the wire)."""
+    by_name, cookies = group_headers(headers)
+    return {name: ",".join(values) for name, values in by_name.items()}, cookies
+
+
+def is_function_url_event(event: Mapping[str, Any]) -> bool:
+    """A Function URL's domain is ``<url-id>.lambda-url.<region>.on.aws``, and its ``apiId`` is
+    that 32-character url id (an HTTP API id has 10 characters)."""
+    context = event.get("requestContext")
+    if not isinstance(context, Mapping):
+        return False
+    domain = context.get("domainName")
+    if isinstance(domain, str) and ".lambda-url." in domain:
+        return True
+    api_id = context.get("apiId")
+    return isinstance(api_id, str) and len(api_id) == 32
+
+
+class V2Translator:
+    def __init__(self, kind: SourceKind) -> None:
+        self._kind: SourceKind = kind
+
+    @property
+    def kind(self) -> SourceKind:
+        return self._kind
+
+    @property
+    def streams(self) -> bool:
+        return self._kind == "function_url"
+
+    def matches(self, event: Mapping[str, Any]) -> bool:
+        if event.get("version") != "2.0" or "rawPath" not in event:
+            return False
+        return is_function_url_event(event) == (self._kind == "function_url")
+
+    def request(self, event: Mapping[str, Any]) -> HttpRequest:
+        context = string_map(event.get("requestContext"), "requestContext")
+        http = string_map(context.get("http"), "requestContext.http")
+        method = http.get("method")
+        if not isinstance(method, str) or not method:
+            raise EventShapeError("2.0 event: requestContext.http.method must be a string")
+        raw_path = event.get("rawPath") or "/"
+        raw_query = event.get("rawQueryString") or ""
+        if not isinstance(raw_path, str) or not isinstance(raw_query, str):
+            raise EventShapeError("2.0 event: rawPath and rawQueryString must be strings")
+        pairs: list[tuple[bytes, bytes]] = []
+        for key, value in string_map(event.get("headers"), "headers").items():
+            if isinstance(value, str):
+                # Repeated headers arrive comma-joined already; they stay one entry, as any
+                # HTTP server may legally present them (RFC 9110 section 5.3).
+                pairs.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        cookies = event.get("cookies")
+        if cookies:
+            if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+                raise EventShapeError("2.0 event: cookies must be a list of strings")
+            # Payload 2.0 moves the Cookie header into `cookies`; put it back for the app.
+            pairs = [p for p in pairs if p[0] != b"cookie"]
+            pairs.append((b"cookie", "; ".join(cookies).encode("latin-1")))
+        headers = tuple(pairs)
+        scheme, server = forwarded(headers)
+        return HttpRequest(
+            kind=self._kind,
+            method=method.upper(),
+            path=unquote(raw_path),
+            raw_path=raw_path.encode("utf-8"),
+            query_string=raw_query.encode("utf-8"),
+            headers=headers,
+            body=decode_body(event.get("body"), event.get("isBase64Encoded")),
+            scheme=scheme,
+            client=client_address(http.get("sourceIp")),
+            server=server,
+            http_version=http_version(http.get("protocol")),
+        )
+
+    def reply(self, response: HttpResponse, event: Mapping[str, Any]) -> dict[str, Any]:
+        headers, cookies = split_headers_v2(response.headers)
+        body, is_base64 = encode_body(response.body, response.headers)
+        return {
+            "statusCode": response.status,
+            "headers": headers,
+            "cookies": cookies,
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+
+    def prelude(self, status: int, headers: HeaderList) -> dict[str, Any]:
+        if not self.streams:
+            raise EventTranslationError("an HTTP API cannot stream a response; reply buffered")
+        single, cookies = split_headers_v2(headers)
+        metadata: dict[str, Any] = {"statusCode": status, "headers": single}
+        if cookies:
+            metadata["cookies"] = cookies
+        return metadata
