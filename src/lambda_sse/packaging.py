@@ -2,7 +2,10 @@
 
 The zip holds, at its root (Lambda's ``/var/task``):
 
-- the function's own files (``handler.py`` ...), minus caches, virtualenvs and build output;
+- ``bootstrap``, a copy of ``lambda_sse/runtime/bootstrap``, for the custom runtimes
+  (``provided.al2023``), unless the function folder has its own;
+- the function's own files (``handler.py`` ...), minus caches, virtualenvs, build output and
+  the deployment descriptors (serverless.yml, template.yaml, samconfig.toml);
 - ``lambda_sse/`` with the standard-library layers only (``sse``, ``runtime``, ``events``,
   ``asgi`` and the top-level modules they need). ``local/``, ``cli.py`` and this module stay out:
   they run on a developer's machine and need third-party packages;
@@ -59,6 +62,7 @@ DEFAULT_OUTPUT = Path(".lambda-sse") / "package.zip"
 # What of lambda_sse goes into the zip: the stdlib-only layers (ARCHITECTURE.md).
 RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi")
 RUNTIME_TOP_LEVEL = ("__init__.py", "_version.py", "errors.py", "py.typed")
+ROOT_BOOTSTRAP = "bootstrap"
 
 # Never packaged, wherever they occur in the function folder.
 EXCLUDED_DIRS = frozenset(
@@ -82,6 +86,10 @@ EXCLUDED_DIRS = frozenset(
 )
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 EXCLUDED_NAMES = frozenset({".DS_Store", ".coverage"})
+# Deployment descriptors at the top of the folder describe the zip; they are not code.
+EXCLUDED_TOP_LEVEL = frozenset(
+    {"serverless.yml", "serverless.yaml", "template.yaml", "template.yml", "samconfig.toml"}
+)
 
 # Lambda's documented quotas: 50 MB for a zip uploaded directly, 250 MB unzipped
 # (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
@@ -126,13 +134,19 @@ def _excluded(relative: Path) -> bool:
     return name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES)
 
 
-def collect_tree(root: Path, prefix: str = "", skip: Iterable[Path] = ()) -> list[ZipEntry]:
+def collect_tree(
+    root: Path, prefix: str = "", skip: Iterable[Path] = (), *, function_root: bool = False
+) -> list[ZipEntry]:
     """Every file under ``root`` that belongs in a Lambda zip, named ``prefix + relative``.
 
     ``skip`` holds absolute paths left out as well (the output zip itself when it lives inside
-    the folder). Symbolic links are followed, as the Serverless Framework does.
+    the folder). ``function_root`` also leaves out the deployment descriptors at the top
+    (serverless.yml, template.yaml, samconfig.toml). Symbolic links are followed, as the
+    Serverless Framework does.
     """
     skipped = {p.resolve() for p in skip}
+    if function_root:
+        skipped |= {(root / name).resolve() for name in EXCLUDED_TOP_LEVEL}
     entries: list[ZipEntry] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
@@ -165,6 +179,10 @@ def runtime_entries(package_dir: Path | None = None) -> list[ZipEntry]:
         raise PackagingError(
             f"{package_dir} has no runtime/ layer: reinstall lambda-sse (pip install -e .)"
         )
+    # A custom runtime (provided.al2023) starts /var/task/bootstrap: put a copy at the root.
+    bootstrap = package_dir / "runtime" / "bootstrap"
+    if bootstrap.is_file():
+        entries.append(ZipEntry(ROOT_BOOTSTRAP, bootstrap, _mode_of(bootstrap)))
     return entries
 
 
@@ -341,8 +359,11 @@ def build_package(
         requirements = source / "requirements.txt"
     platform_tags(architecture, python_version)  # validate before any work
 
-    code = collect_tree(source, skip=[output])
+    code = collect_tree(source, skip=[output], function_root=True)
     runtime = runtime_entries(runtime_dir)
+    if any(e.name == ROOT_BOOTSTRAP for e in code):
+        # The function brings its own bootstrap: it wins over lambda-sse's.
+        runtime = [e for e in runtime if e.name != ROOT_BOOTSTRAP]
     with tempfile.TemporaryDirectory(prefix="lambda-sse-deps-") as tmp:
         deps: list[ZipEntry] = []
         if requirements is not None:

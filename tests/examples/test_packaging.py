@@ -1,0 +1,385 @@
+"""`lambda-sse package`: what goes into the zip, with which modes, reproducibly, and pip's
+platform selection for Lambda (offline, against wheels built by the test)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import lambda_sse
+from lambda_sse import packaging
+from lambda_sse.errors import ConfigError
+from lambda_sse.packaging import PackagingError, build_package
+from tests.conftest import require_tool
+from tests.examples.wheels import make_wheel
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart"
+PACKAGE_DIR = Path(lambda_sse.__file__).resolve().parent
+
+
+def names(zip_path: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return archive.namelist()
+
+
+def mode(zip_path: Path, name: str) -> int:
+    with zipfile.ZipFile(zip_path) as archive:
+        return (archive.getinfo(name).external_attr >> 16) & 0o7777
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="lambda-sse package")
+    packaging.add_arguments(parser)
+    return packaging.run(parser.parse_args(argv))
+
+
+@pytest.fixture
+def function_dir(tmp_path: Path) -> Path:
+    """A function folder with code, data and every kind of clutter a real one collects."""
+    root = tmp_path / "fn"
+    (root / "lib" / "pkg").mkdir(parents=True)
+    (root / "handler.py").write_text("def hello(event, context):\n    return {'ok': True}\n")
+    (root / "lib" / "pkg" / "__init__.py").write_text("")
+    (root / "data.json").write_text("{}")
+    (root / "serverless.yml").write_text("service: x\n")
+    (root / "template.yaml").write_text("Resources: {}\n")
+    for clutter in (
+        "__pycache__/handler.cpython-311.pyc",
+        ".venv/lib/x.py",
+        ".git/HEAD",
+        "node_modules/m/index.js",
+        ".serverless/s.zip",
+        ".aws-sam/build/x",
+        ".lambda-sse/old.zip",
+        "lib/pkg/__pycache__/m.pyc",
+        "stray.pyc",
+    ):
+        path = root / clutter
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("clutter")
+    return root
+
+
+def expected_runtime_names() -> set[str]:
+    """The installed lambda_sse files that belong on Lambda, computed independently."""
+    wanted: set[str] = set()
+    for path in PACKAGE_DIR.rglob("*"):
+        relative = path.relative_to(PACKAGE_DIR)
+        if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
+            continue
+        top = relative.parts[0]
+        if len(relative.parts) == 1:
+            if top in {"__init__.py", "_version.py", "errors.py", "py.typed"}:
+                wanted.add(f"lambda_sse/{relative.as_posix()}")
+        elif top in {"sse", "runtime", "events", "asgi"}:
+            wanted.add(f"lambda_sse/{relative.as_posix()}")
+    return wanted
+
+
+def test_zip_holds_code_and_runtime_layers_only(function_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.zip"
+    result = build_package(function_dir, out)
+    listed = names(out)
+    assert listed == sorted(listed), "entries must be sorted for a reproducible zip"
+    code = {n for n in listed if not n.startswith("lambda_sse/") and n != "bootstrap"}
+    assert code == {"handler.py", "data.json", "lib/pkg/__init__.py"}
+    runtime = {n for n in listed if n.startswith("lambda_sse/")}
+    assert runtime == expected_runtime_names()
+    assert not any(n.startswith(("lambda_sse/local/", "lambda_sse/cli")) for n in listed)
+    assert "lambda_sse/packaging.py" not in listed
+    assert result.files == len(listed)
+    assert result.zipped_bytes == out.stat().st_size
+
+
+def test_default_output_lives_in_the_function_folder(function_dir: Path) -> None:
+    assert run_cli([str(function_dir)]) == 0
+    out = function_dir / ".lambda-sse" / "package.zip"
+    assert "handler.py" in names(out)
+    # Packaging again must not swallow the previous zip.
+    assert run_cli([str(function_dir)]) == 0
+    assert not any(n.startswith(".lambda-sse") for n in names(out))
+
+
+def test_entry_points_keep_their_execute_bits(function_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.zip"
+    build_package(function_dir, out)
+    assert mode(out, "lambda_sse/runtime/exec-wrapper") == 0o755
+    assert mode(out, "lambda_sse/runtime/bootstrap") == 0o755
+    assert mode(out, "bootstrap") == 0o755
+    assert mode(out, "handler.py") == 0o644
+    assert mode(out, "lambda_sse/runtime/__init__.py") == 0o644
+
+
+def test_modes_come_from_the_files(function_dir: Path, tmp_path: Path) -> None:
+    """Whatever the installed package holds, a file's execute bit is what the zip records."""
+    fake = tmp_path / "fake_lambda_sse"
+    (fake / "runtime").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "runtime" / "__init__.py").write_text("")
+    for name in ("bootstrap", "tool"):
+        (fake / "runtime" / name).write_text("#!/bin/sh\n")
+        (fake / "runtime" / name).chmod(0o700)
+    (fake / "runtime" / "data").write_text("x")
+    (fake / "runtime" / "data").chmod(0o600)
+    out = tmp_path / "out.zip"
+    build_package(function_dir, out, runtime_dir=fake)
+    assert mode(out, "lambda_sse/runtime/tool") == 0o755
+    assert mode(out, "lambda_sse/runtime/data") == 0o644
+    assert mode(out, "bootstrap") == 0o755
+    with zipfile.ZipFile(out) as archive:
+        info = archive.getinfo("bootstrap")
+        assert info.create_system == 3  # Unix: unzip tools honour the mode only then
+
+
+def test_a_runtime_without_its_runtime_layer_is_refused(function_dir: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "empty"
+    fake.mkdir()
+    with pytest.raises(PackagingError, match="no runtime/ layer"):
+        build_package(function_dir, tmp_path / "out.zip", runtime_dir=fake)
+
+
+def test_a_function_bootstrap_wins(function_dir: Path, tmp_path: Path) -> None:
+    own = function_dir / "bootstrap"
+    own.write_text("#!/bin/sh\necho mine\n")
+    own.chmod(0o755)
+    out = tmp_path / "out.zip"
+    build_package(function_dir, out)
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("bootstrap") == own.read_bytes()
+
+
+def test_modes_survive_a_real_unzip(function_dir: Path, tmp_path: Path) -> None:
+    unzip = require_tool("unzip")
+    out = tmp_path / "out.zip"
+    build_package(function_dir, out)
+    target = tmp_path / "task"
+    subprocess.run([unzip, "-q", str(out), "-d", str(target)], check=True, timeout=30)
+    wrapper = target / "lambda_sse" / "runtime" / "exec-wrapper"
+    assert os.access(wrapper, os.X_OK)
+    assert not os.access(target / "handler.py", os.X_OK)
+
+
+def test_builds_are_byte_identical(function_dir: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    build_package(function_dir, first)
+    # A touched file (new mtime, same bytes) must not change the archive.
+    os.utime(function_dir / "handler.py", (1_700_000_000, 1_700_000_000))
+    build_package(function_dir, second)
+    digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)]
+    assert digest[0] == digest[1]
+    with zipfile.ZipFile(first) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_source_date_epoch_sets_the_timestamps(
+    function_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    out = tmp_path / "out.zip"
+    build_package(function_dir, out)
+    with zipfile.ZipFile(out) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(PackagingError, match="SOURCE_DATE_EPOCH"):
+        build_package(function_dir, out)
+
+
+def test_a_clash_with_the_runtime_is_refused(function_dir: Path, tmp_path: Path) -> None:
+    (function_dir / "lambda_sse").mkdir()
+    (function_dir / "lambda_sse" / "errors.py").write_text("# a stale vendored copy\n")
+    with pytest.raises(PackagingError, match=r"lambda_sse/errors\.py"):
+        build_package(function_dir, tmp_path / "out.zip")
+    assert not (tmp_path / "out.zip").exists()
+
+
+def test_packaging_error_is_a_config_error() -> None:
+    assert issubclass(PackagingError, ConfigError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requirements, installed by pip for Lambda's platform
+
+
+def test_pip_command_targets_lambda(tmp_path: Path) -> None:
+    command = packaging.pip_install_command(
+        tmp_path / "requirements.txt", tmp_path / "t", architecture="arm64", python_version="3.12"
+    )
+    joined = " ".join(command)
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert "--only-binary=:all:" in command
+    assert "--implementation cp" in joined
+    assert "--python-version 3.12" in joined
+    assert "--platform manylinux2014_aarch64" in joined
+    assert "--platform manylinux_2_34_aarch64" in joined
+    assert "x86_64" not in joined
+    assert "--no-compile" in command
+
+
+def test_platform_tags_follow_the_runtime_os() -> None:
+    al2023 = packaging.platform_tags("x86_64", "3.12")
+    al2 = packaging.platform_tags("x86_64", "3.11")
+    assert "manylinux_2_34_x86_64" in al2023
+    assert "manylinux_2_26_x86_64" in al2
+    assert "manylinux_2_27_x86_64" not in al2
+    with pytest.raises(PackagingError, match="x86_64 or arm64"):
+        packaging.platform_tags("ppc64le", "3.12")
+    with pytest.raises(PackagingError, match=r"like 3\.12"):
+        packaging.platform_tags("x86_64", "3")
+
+
+@pytest.fixture
+def wheelhouse(tmp_path: Path) -> Path:
+    """An app that needs a compiled library: wheels for two Linux machines, a macOS-only one,
+    and one for a glibc newer than Amazon Linux 2 has."""
+    house = tmp_path / "wheels"
+    house.mkdir()
+    make_wheel(
+        house,
+        "demo_app",
+        "1.0",
+        "py3-none-any",
+        {"demo_app/__init__.py": "NAME = 'app'\n"},
+        requires=["demo-native"],
+    )
+    for machine in ("x86_64", "aarch64"):
+        make_wheel(
+            house,
+            "demo_native",
+            "1.0",
+            f"cp312-cp312-manylinux2014_{machine}",
+            {"demo_native/__init__.py": f"MACHINE = '{machine}'\n"},
+        )
+    make_wheel(
+        house, "demo_mac", "1.0", "cp312-cp312-macosx_11_0_arm64", {"demo_mac/__init__.py": ""}
+    )
+    make_wheel(
+        house, "demo_new", "1.0", "cp312-cp312-manylinux_2_28_x86_64", {"demo_new/__init__.py": ""}
+    )
+    return house
+
+
+def package_with(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, requirement: str, *extra: str
+) -> tuple[int, Path]:
+    (function_dir / "requirements.txt").write_text(requirement + "\n")
+    out = tmp_path / "out.zip"
+    argv = [str(function_dir), "-o", str(out), "--find-links", str(wheelhouse), "--no-index"]
+    return run_cli(argv + list(extra)), out
+
+
+@pytest.mark.parametrize(("arch", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_requirements_are_installed_for_the_lambda_machine(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, arch: str, machine: str
+) -> None:
+    code, out = package_with(function_dir, tmp_path, wheelhouse, "demo_app", "--arch", arch)
+    assert code == 0
+    listed = names(out)
+    assert "demo_app/__init__.py" in listed
+    assert "demo_app-1.0.dist-info/METADATA" in listed
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("demo_native/__init__.py") == f"MACHINE = '{machine}'\n".encode()
+    assert not any(n.endswith(".pyc") or n.startswith("bin/") for n in listed)
+    assert "requirements.txt" in listed  # the function's own file, harmless
+
+
+def test_a_newer_glibc_wheel_fits_python312_only(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = package_with(function_dir, tmp_path, wheelhouse, "demo_new")
+    assert code == 0
+    assert "demo_new/__init__.py" in names(out)
+    # python3.11 runs on Amazon Linux 2 (glibc 2.26): a manylinux_2_28 wheel would not load.
+    code, _ = package_with(
+        function_dir, tmp_path, wheelhouse, "demo_new", "--python-version", "3.11"
+    )
+    assert code == 2
+    assert "pip could not install" in capsys.readouterr().err
+
+
+def test_a_package_without_a_linux_wheel_is_a_clear_error(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = package_with(function_dir, tmp_path, wheelhouse, "demo_mac")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lambda-sse package: error: pip could not install")
+    assert "demo_mac" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_lambda_sse_in_requirements_is_refused(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = package_with(function_dir, tmp_path, wheelhouse, "Lambda_SSE>=0.1  # vendored")
+    assert code == 2
+    assert "requirements.txt:1 lists lambda-sse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["{missing}"], "is not a directory"),
+        (["{fn}", "--python-version", "three"], "is not like 3.12"),
+        (["{fn}", "-r", "{missing}"], "does not exist"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(
+    function_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    filled = [a.format(fn=function_dir, missing=tmp_path / "nope") for a in argv]
+    assert run_cli([*filled, "-o", str(tmp_path / "o.zip")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# The zip is complete: its code runs with nothing but the standard library.
+
+
+def test_unzipped_quickstart_imports_without_site_packages(tmp_path: Path) -> None:
+    unzip = require_tool("unzip")
+    out = tmp_path / "quickstart.zip"
+    build_package(QUICKSTART, out)
+    task = tmp_path / "task"
+    subprocess.run([unzip, "-q", str(out), "-d", str(task)], check=True, timeout=30)
+    # -I -S: no site-packages, no user site, no PYTHONPATH: what is importable comes from the zip.
+    probe = (
+        "import sys; sys.path.insert(0, '.'); import handler, lambda_sse, lambda_sse.runtime; "
+        "print(lambda_sse.__file__); print(handler.stream_handler.__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe],
+        cwd=task,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    origin, name = done.stdout.split()
+    assert Path(origin).resolve().is_relative_to(task.resolve())
+    assert name == "stream_handler"
+
+
+def test_quickstart_folder_packs_to_handler_plus_runtime(tmp_path: Path) -> None:
+    copy = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, copy, ignore=shutil.ignore_patterns(".lambda-sse", "__pycache__"))
+    build_package(copy, None)
+    listed = names(copy / ".lambda-sse" / "package.zip")
+    code = [n for n in listed if not n.startswith("lambda_sse/") and n != "bootstrap"]
+    assert code == ["handler.py"]
