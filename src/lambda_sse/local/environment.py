@@ -28,12 +28,13 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from lambda_sse.errors import LambdaSSEError
 from lambda_sse.local import logs
 from lambda_sse.local.model import FunctionConfig, InvocationOutcome
 from lambda_sse.local.runtime_api import RuntimeAPIServer, RuntimeInvocation
 from lambda_sse.local.runtimes import LaunchSpec, launch_spec
 
-__all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentState", "kill_all"]
+__all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentState", "LocalStateError", "kill_all"]
 
 # Lambda's init phase for on-demand functions is limited to 10 s
 # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib).
@@ -41,6 +42,11 @@ INIT_TIMEOUT = 10.0
 _LINE_LIMIT = 256 * 1024  # longer output lines are forwarded in pieces
 
 EnvironmentState = Literal["new", "starting", "ready", "stopping", "dead"]
+
+
+class LocalStateError(LambdaSSEError, RuntimeError):
+    """An environment or pool used out of order (started twice, invoked after close)."""
+
 
 # Process groups still alive, so an interpreter exit (Ctrl-C, an uncaught error) kills them.
 _LIVE_GROUPS: set[int] = set()
@@ -138,7 +144,7 @@ class Environment:
         the init failure (``status="init_error"``). Raises ``RuntimeUnavailable`` (a
         ``ConfigError``) when the runtime cannot be started at all."""
         if self.state != "new":
-            raise RuntimeError("an environment starts once")
+            raise LocalStateError("an environment starts once")
         self.state = "starting"
         try:
             return await self._start()
@@ -242,7 +248,7 @@ class Environment:
     ) -> RuntimeInvocation:
         """Queue one event for the runtime; it counts as in flight until :meth:`release`."""
         if self.state != "ready":
-            raise RuntimeError(f"environment is {self.state}, not ready")
+            raise LocalStateError(f"environment is {self.state}, not ready")
         inv = self.server.enqueue(
             event,
             deadline_ms=deadline_ms,
@@ -298,7 +304,7 @@ class Environment:
     async def wait_exit(self) -> int:
         """The process' return code, once it exited."""
         if self._exited is None:
-            raise RuntimeError("not started")
+            raise LocalStateError("not started")
         return await asyncio.shield(self._exited)
 
     # -- background tasks ------------------------------------------------------------------

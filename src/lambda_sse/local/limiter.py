@@ -20,12 +20,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
+from lambda_sse.errors import LambdaSSEError
+
 __all__ = [
     "APIGW_REST_BURST",
     "APIGW_REST_RATE",
     "LAMBDA_BURST",
     "LAMBDA_RATE",
     "REFILL_INTERVAL",
+    "LimitError",
     "Limiter",
     "TokenBucket",
     "apigw_rest_bucket",
@@ -38,6 +41,10 @@ LAMBDA_RATE = 2 * 1024 * 1024  # bytes per second
 APIGW_REST_BURST = 10_000_000
 APIGW_REST_RATE = 2_000_000  # bytes per second
 REFILL_INTERVAL = 0.125  # seconds
+
+
+class LimitError(LambdaSSEError, ValueError):
+    """A bucket used against its rules (non-positive sizes, spending tokens it does not have)."""
 
 
 class TokenBucket:
@@ -57,7 +64,7 @@ class TokenBucket:
         clock: Callable[[], float],
     ) -> None:
         if burst <= 0 or rate <= 0 or interval <= 0:
-            raise ValueError("burst, rate and interval must be positive")
+            raise LimitError("burst, rate and interval must be positive")
         self.burst = burst
         self.per_tick = max(1, round(rate * interval))
         self.interval = interval
@@ -83,7 +90,7 @@ class TokenBucket:
         """Spend ``n`` tokens; ``n`` must not exceed :attr:`available`."""
         self._refill()
         if n < 0 or n > self._tokens:
-            raise ValueError(f"cannot consume {n} bytes, {self._tokens} available")
+            raise LimitError(f"cannot consume {n} bytes, {self._tokens} available")
         self._tokens -= n
 
     def wait(self) -> float:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
-from lambda_sse.local.environment import INIT_TIMEOUT, Environment
+from lambda_sse.local.environment import INIT_TIMEOUT, Environment, LocalStateError
 from lambda_sse.local.limiter import Limiter, TokenBucket, lambda_bucket, shape
 from lambda_sse.local.model import (
     FunctionConfig,
@@ -202,7 +202,7 @@ class Pool:
         :class:`UnknownFunction` for a name the project does not declare. ``buckets`` are
         further bandwidth limits (a front door's), applied only when limits are on."""
         if self._closed:
-            raise RuntimeError("the pool is closed")
+            raise LocalStateError("the pool is closed")
         fn = self.function(function)
         state = self._functions[function]
         reserved = fn.reserved_concurrency
