@@ -1,0 +1,684 @@
+"""EventSource for Python: a reconnecting Server-Sent Events client on httpx.
+
+One class, two flavours: ``for event in EventSource(url)`` runs on an ``httpx.Client`` and
+``async for event in EventSource(url)`` on an ``httpx.AsyncClient``. It follows the connection
+model of WHATWG HTML 9.2.3 "Processing model"
+(https://html.spec.whatwg.org/multipage/server-sent-events.html):
+
+- each request carries ``Accept: text/event-stream``, ``Cache-Control: no-cache`` and, when the
+  last event id is not empty, ``Last-Event-ID``; redirects (301, 302, 303, 307, 308) are followed;
+- a clean end of the body, a network error or a read timeout (the only way to notice a silent
+  dead connection) is followed by a wait of the reconnection time (3000 ms, or what the stream's
+  ``retry`` field said) and a new request from the last event id;
+- a status other than 200 (204 is how a server says "stop"), or a Content-Type whose essence is
+  not ``text/event-stream``, ends it with an :class:`~lambda_sse.errors.EventSourceError` that
+  carries the response: reconnecting would not help.
+
+Beyond the spec, and only after consecutive attempts that delivered no event, the wait grows
+exponentially with jitter (never below the reconnection time the server asked for), and
+``max_attempts`` bounds such a run of failures. Events are yielded as soon as the decoder
+completes them; none that arrived is ever dropped.
+
+The module keeps its policy sans-IO (:func:`content_type_essence`, :func:`check_response`,
+:func:`last_event_id_header`, :class:`ReconnectPolicy`); the two loops are thin shells over it.
+httpx is the ``client`` extra; nothing else in :mod:`lambda_sse.sse` imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random as _random
+import re
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from types import TracebackType
+from typing import Final
+
+import anyio
+import httpx
+
+from lambda_sse.errors import ConfigError, EventSourceError
+from lambda_sse.sse.decoder import SSEDecoder, SSELimitError
+from lambda_sse.sse.event import ServerSentEvent
+
+__all__ = [
+    "CLOSED",
+    "CONNECTING",
+    "DEFAULT_RETRY_MS",
+    "OPEN",
+    "EventSource",
+    "EventSourceContentTypeError",
+    "EventSourceExhaustedError",
+    "EventSourceOptionError",
+    "EventSourceStatusError",
+    "ReconnectPolicy",
+    "check_response",
+    "content_type_essence",
+    "last_event_id_header",
+]
+
+logger = logging.getLogger("lambda_sse.sse.client")
+
+# readyState values of the browser's EventSource (WHATWG HTML 9.2.2).
+CONNECTING: Final = 0
+OPEN: Final = 1
+CLOSED: Final = 2
+
+# Browsers' default reconnection time; the spec leaves it to the user agent, all use 3 s.
+DEFAULT_RETRY_MS: Final = 3000
+# A stream that stays silent this long is taken for dead: above the 15 s heartbeats the spec
+# suggests, and at the 60 s idle timeout of ALB and nginx, which would cut it anyway.
+DEFAULT_READ_TIMEOUT: Final = 60.0
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+DEFAULT_MAX_BACKOFF_MS: Final = 30_000
+# Backoff grows from at least this much, so a server's ``retry: 0`` plus a dead backend does
+# not become a busy loop.
+BACKOFF_BASE_MS: Final = 1000
+# How much of a refused response's body goes into the error, for the message.
+_BODY_SNIPPET = 512
+_EVENT_STREAM: Final = "text/event-stream"
+# RFC 9110 5.1 (field name = token) and 5.5 (no control characters but HTAB in a value).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class EventSourceStatusError(EventSourceError):
+    """The server answered a status other than 200 (a 204 means "stop"); ``status`` holds it."""
+
+    def __init__(self, message: str, response: httpx.Response, body: bytes = b"") -> None:
+        super().__init__(message, response)
+        self.status = response.status_code
+        self.body = body
+
+
+class EventSourceContentTypeError(EventSourceError):
+    """The server answered 200 with a Content-Type whose essence is not text/event-stream."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message, response)
+        self.content_type = response.headers.get("content-type")
+
+
+class EventSourceExhaustedError(EventSourceError):
+    """``max_attempts`` connection attempts in a row delivered no event.
+
+    ``attempts`` is that count; ``__cause__`` the last error, when the last attempt failed
+    with one; ``response`` the last response, when there was one.
+    """
+
+    def __init__(self, message: str, attempts: int, response: httpx.Response | None) -> None:
+        super().__init__(message, response)
+        self.attempts = attempts
+
+
+class EventSourceOptionError(ConfigError, ValueError):
+    """An argument of :class:`EventSource` that cannot work; ``key`` names it."""
+
+
+# -- the sans-IO policy ----------------------------------------------------------------------
+
+
+def content_type_essence(content_type: str | None) -> str:
+    """The MIME type essence: type/subtype, lowercased, parameters dropped (WHATWG MIME
+    Sniffing 2.1: ``text/event-stream; charset=utf-8`` has the essence ``text/event-stream``)."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip(" \t\r\n").lower()
+
+
+def last_event_id_header(last_event_id: str) -> bytes | None:
+    """The ``Last-Event-ID`` value to send, or None when none should be sent.
+
+    UTF-8, as browsers send it (an id is any text without NUL, CR or LF). HTTP trims spaces and
+    tabs around a header value, so they are trimmed here too. An id holding a control character
+    cannot travel in a header at all (RFC 9110 5.5): it is not sent, and a warning is logged,
+    rather than failing every reconnect.
+    """
+    value = last_event_id.encode("utf-8").strip(b" \t")
+    if not value:
+        return None
+    if any((byte < 0x20 and byte != 0x09) or byte == 0x7F for byte in value):
+        logger.warning(
+            "last event id %r cannot be sent as a header; resuming without it", last_event_id
+        )
+        return None
+    return value
+
+
+def check_response(response: httpx.Response, body: bytes = b"") -> None:
+    """Raise the error that ends the stream when ``response`` cannot be an event stream.
+
+    ``body`` is the start of the body of a refused status, quoted in the message.
+    """
+    where = f"{response.request.method} {response.request.url}"
+    status = response.status_code
+    if status == 204:
+        raise EventSourceStatusError(
+            f"{where} answered 204 No Content: the server asks the client to stop", response
+        )
+    if status != 200:
+        reason = response.reason_phrase or httpx.codes.get_reason_phrase(status) or "(no reason)"
+        message = f"{where} answered {status} {reason}; an event stream needs 200"
+        if body:
+            message += f"; body: {body.decode('utf-8', 'replace')!r}"
+        raise EventSourceStatusError(message, response, body)
+    content_type = response.headers.get("content-type")
+    if content_type_essence(content_type) != _EVENT_STREAM:
+        shown = repr(content_type) if content_type is not None else "no Content-Type"
+        raise EventSourceContentTypeError(
+            f"{where} answered 200 with {shown}; an event stream needs {_EVENT_STREAM}",
+            response,
+        )
+
+
+class ReconnectPolicy:
+    """When to reconnect and how long to wait first; no I/O, no clock.
+
+    Call :meth:`attempt_ended` after each connection attempt: it returns the delay in seconds
+    before the next one, or raises :class:`EventSourceExhaustedError`.
+
+    - An attempt that delivered at least one event resets the failure count and waits exactly
+      the reconnection time (``retry_ms``), like a browser.
+    - The first attempt in a row without an event waits the reconnection time too (one blip).
+    - From the second one on, the wait is drawn uniformly between the reconnection time and
+      ``min(max(retry_ms, BACKOFF_BASE_MS) * 2 ** (failures - 1), max_backoff_ms)`` ("full
+      jitter" over a floor: never sooner than the server asked, and never in lockstep with
+      other clients; see AWS Architecture Blog, "Exponential Backoff And Jitter").
+    - After ``max_attempts`` attempts in a row without an event, it gives up.
+    """
+
+    def __init__(
+        self,
+        *,
+        retry_ms: int = DEFAULT_RETRY_MS,
+        max_attempts: int | None = None,
+        max_backoff_ms: int = DEFAULT_MAX_BACKOFF_MS,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        self.retry_ms = retry_ms
+        self.max_attempts = max_attempts
+        self.max_backoff_ms = max_backoff_ms
+        self.random = random
+        self.failures = 0
+
+    def delay_ms(self) -> float:
+        """The wait before the next attempt, given the current failure count."""
+        retry = self.retry_ms
+        if self.failures <= 1:
+            return float(retry)
+        base = max(retry, BACKOFF_BASE_MS)
+        ceiling = max(min(base * (1 << min(self.failures - 1, 32)), self.max_backoff_ms), retry)
+        return retry + (ceiling - retry) * self.random()
+
+    def attempt_ended(
+        self,
+        delivered: bool,
+        error: BaseException | None = None,
+        response: httpx.Response | None = None,
+    ) -> float:
+        """Record an attempt's outcome; return the delay in seconds before the next one."""
+        self.failures = 0 if delivered else self.failures + 1
+        if self.max_attempts is not None and self.failures >= self.max_attempts:
+            if error is not None:
+                why = f"last error: {type(error).__name__}: {error}"
+            else:
+                why = "the last one ended without an event"
+            raise EventSourceExhaustedError(
+                f"gave up after {self.failures} connection attempt(s) in a row that delivered "
+                f"no event (max_attempts={self.max_attempts}); {why}",
+                self.failures,
+                response,
+            ) from error
+        return self.delay_ms() / 1000.0
+
+
+# -- errors during a connection --------------------------------------------------------------
+
+# What ends one connection and calls for a reconnect: the peer or the network failed.
+# UnsupportedProtocol (a redirect to a non-HTTP URL) and LocalProtocolError (a header of ours
+# that HTTP refuses) are TransportErrors too, but would fail the same way forever.
+_FATAL_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def _fatal(error: httpx.HTTPError, url: httpx.URL) -> EventSourceError:
+    return EventSourceError(f"cannot connect to {url}: {type(error).__name__}: {error}")
+
+
+# -- the I/O shells --------------------------------------------------------------------------
+
+
+class EventSource:
+    """A reconnecting SSE client; iterate it with ``for`` or ``async for``.
+
+    >>> with EventSource("http://127.0.0.1:8000/events") as source:  # doctest: +SKIP
+    ...     for event in source:
+    ...         print(event.event, event.data, event.id)
+
+    Arguments (all keyword-only after ``url``):
+
+    - ``headers``: extra request headers (``Authorization``...); they may override ``Accept``
+      and ``Cache-Control``; ``Last-Event-ID`` is the client's own (use ``last_event_id``).
+    - ``last_event_id``: the id to resume from on the first request.
+    - ``retry``: the initial reconnection time in milliseconds (the stream's ``retry`` field
+      replaces it); ``max_backoff``: the longest wait in milliseconds after repeated failures;
+      ``max_attempts``: give up after that many attempts in a row without an event (None:
+      never).
+    - ``read_timeout``: seconds of silence after which the connection is taken for dead and
+      replaced (None: wait forever); ``connect_timeout``: seconds to connect.
+    - ``method`` and ``content``: for event streams that answer a POST; the body is sent again
+      on every reconnect.
+    - ``client``: an ``httpx.Client`` (for ``for``) or ``httpx.AsyncClient`` (for
+      ``async for``) to use, left open; or ``transport``: an httpx transport for a client this
+      object makes and closes.
+    - ``sleep`` / ``async_sleep`` / ``random``: the wait functions (seconds) and the jitter
+      source, for tests.
+    - ``max_line`` / ``max_event``: the decoder's size limits in bytes.
+
+    Attributes: ``url``, ``last_event_id``, ``retry`` (ms), ``ready_state`` (``CONNECTING``,
+    ``OPEN`` or ``CLOSED``), ``response`` (the current or last response).
+    """
+
+    def __init__(
+        self,
+        url: str | httpx.URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        last_event_id: str = "",
+        retry: int = DEFAULT_RETRY_MS,
+        max_backoff: int = DEFAULT_MAX_BACKOFF_MS,
+        max_attempts: int | None = None,
+        read_timeout: float | None = DEFAULT_READ_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        method: str = "GET",
+        content: bytes | str | None = None,
+        client: httpx.Client | httpx.AsyncClient | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], object] | None = None,
+        async_sleep: Callable[[float], Awaitable[object]] | None = None,
+        random: Callable[[], float] = _random.random,
+        max_line: int | None = None,
+        max_event: int | None = None,
+    ) -> None:
+        self.url = _check_url(url)
+        self._headers = _check_headers(headers)
+        _check_int("retry", retry, minimum=0)
+        _check_int("max_backoff", max_backoff, minimum=0)
+        if max_attempts is not None:
+            _check_int("max_attempts", max_attempts, minimum=1)
+        if read_timeout is not None:
+            _check_seconds("read_timeout", read_timeout)
+        _check_seconds("connect_timeout", connect_timeout)
+        if client is not None and transport is not None:
+            raise EventSourceOptionError(
+                "pass client or transport, not both (a given client keeps its own transport)",
+                key="transport",
+            )
+        decoder_limits = {
+            name: value
+            for name, value in (("max_line", max_line), ("max_event", max_event))
+            if value is not None
+        }
+        try:
+            self._decoder = SSEDecoder(last_event_id=last_event_id, **decoder_limits)
+        except ValueError as exc:
+            raise EventSourceOptionError(str(exc), key="last_event_id") from exc
+        if "\r" in last_event_id or "\n" in last_event_id:
+            raise EventSourceOptionError(
+                f"last_event_id must not contain CR or LF, got {last_event_id!r}",
+                key="last_event_id",
+            )
+        self._policy = ReconnectPolicy(
+            retry_ms=retry, max_attempts=max_attempts, max_backoff_ms=max_backoff, random=random
+        )
+        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self._method = method
+        self._content = content
+        self._client = client
+        self._transport = transport
+        self._sleep = sleep
+        self._async_sleep = async_sleep
+        self._wake = threading.Event()  # set by close(): cuts a default sleep short
+        self._closed = False
+        self._iterator: Generator[ServerSentEvent, None, None] | None = None
+        self._async_iterator: AsyncGenerator[ServerSentEvent, None] | None = None
+        self.ready_state: int = CONNECTING
+        self.response: httpx.Response | None = None
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def last_event_id(self) -> str:
+        """The id to resume from (the stream's last dispatched id), "" for none."""
+        return self._decoder.last_event_id
+
+    @property
+    def retry(self) -> int:
+        """The reconnection time in milliseconds."""
+        return self._policy.retry_ms
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _stopped(self) -> bool:
+        # A call, not an attribute read: close() may flip it from another thread or task.
+        return self._closed
+
+    def _request_headers(self) -> list[tuple[bytes, bytes]]:
+        headers = {
+            b"accept": (b"Accept", _EVENT_STREAM.encode()),
+            b"cache-control": (b"Cache-Control", b"no-cache"),
+        }
+        for name, value in self._headers:
+            headers[name.lower()] = (name, value)
+        last_id = last_event_id_header(self._decoder.last_event_id)
+        if last_id is not None:
+            headers[b"last-event-id"] = (b"Last-Event-ID", last_id)
+        return list(headers.values())
+
+    def _events(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode one chunk; the stream's ``retry`` takes effect at once (spec 9.2.6)."""
+        decoder = self._decoder
+        try:
+            events = decoder.feed(chunk)
+        finally:
+            if decoder.retry is not None:
+                self._policy.retry_ms = decoder.retry
+        return events
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def __iter__(self) -> Generator[ServerSentEvent, None, None]:
+        self._iterator = self._run_sync()
+        return self._iterator
+
+    def _run_sync(self) -> Generator[ServerSentEvent, None, None]:
+        client = self._client
+        owned = client is None
+        if client is None:
+            transport = self._transport
+            if transport is not None and not isinstance(transport, httpx.BaseTransport):
+                raise EventSourceOptionError(
+                    "transport is async: iterate with async for, or pass an httpx.BaseTransport",
+                    key="transport",
+                )
+            client = httpx.Client(transport=transport)
+        elif not isinstance(client, httpx.Client):
+            raise EventSourceOptionError(
+                "client is an httpx.AsyncClient: iterate with async for, or pass an httpx.Client",
+                key="client",
+            )
+        try:
+            while not self._stopped():
+                delivered = False
+                error: httpx.HTTPError | None = None
+                self.ready_state = CONNECTING
+                try:
+                    with client.stream(
+                        self._method,
+                        self.url,
+                        headers=self._request_headers(),
+                        content=self._content,
+                        timeout=self._timeout,
+                        follow_redirects=True,
+                    ) as response:
+                        self.response = response
+                        refused = response.status_code not in (200, 204)
+                        check_response(response, _snippet(response) if refused else b"")
+                        self.ready_state = OPEN
+                        try:
+                            for chunk in response.iter_bytes():
+                                try:
+                                    events = self._events(chunk)
+                                except SSELimitError as exc:
+                                    yield from exc.events
+                                    raise
+                                for event in events:
+                                    delivered = True
+                                    yield event
+                                if self._stopped():
+                                    return
+                        finally:
+                            self._decoder.close()  # a pending block dies with its stream
+                except _FATAL_TRANSPORT as exc:
+                    raise _fatal(exc, self.url) from exc
+                except httpx.TooManyRedirects as exc:
+                    raise EventSourceError(f"{self.url}: {exc}", self.response) from exc
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    error = exc
+                except Exception:
+                    if self._stopped():
+                        return  # close() from another thread tore the connection down
+                    raise
+                if self._stopped():
+                    return
+                self.ready_state = CONNECTING
+                delay = self._policy.attempt_ended(delivered, error, self.response)
+                logger.debug("reconnecting to %s in %.3f s after %r", self.url, delay, error)
+                if self._sleep is not None:
+                    self._sleep(delay)
+                else:
+                    self._wake.wait(delay)
+        finally:
+            self.ready_state = CLOSED
+            if owned:
+                client.close()
+
+    def close(self) -> None:
+        """Stop: close the connection and end the iteration (from any thread)."""
+        self._closed = True
+        self._wake.set()
+        iterator = self._iterator
+        if iterator is not None:
+            try:
+                iterator.close()
+            except ValueError:
+                # Running in another thread: close its response instead; the loop sees
+                # _closed when the read returns.
+                response = self.response
+                if response is not None:
+                    response.close()
+        self.ready_state = CLOSED
+
+    def __enter__(self) -> EventSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- async -------------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncGenerator[ServerSentEvent, None]:
+        self._async_iterator = self._run_async()
+        return self._async_iterator
+
+    async def _run_async(self) -> AsyncGenerator[ServerSentEvent, None]:
+        client = self._client
+        owned = client is None
+        if client is None:
+            transport = self._transport
+            if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+                raise EventSourceOptionError(
+                    "transport is sync: iterate with for, or pass an httpx.AsyncBaseTransport",
+                    key="transport",
+                )
+            client = httpx.AsyncClient(transport=transport)
+        elif not isinstance(client, httpx.AsyncClient):
+            raise EventSourceOptionError(
+                "client is an httpx.Client: iterate with for, or pass an httpx.AsyncClient",
+                key="client",
+            )
+        try:
+            while not self._stopped():
+                delivered = False
+                error: httpx.HTTPError | None = None
+                self.ready_state = CONNECTING
+                try:
+                    async with client.stream(
+                        self._method,
+                        self.url,
+                        headers=self._request_headers(),
+                        content=self._content,
+                        timeout=self._timeout,
+                        follow_redirects=True,
+                    ) as response:
+                        self.response = response
+                        refused = response.status_code not in (200, 204)
+                        check_response(response, await _async_snippet(response) if refused else b"")
+                        self.ready_state = OPEN
+                        try:
+                            async for chunk in response.aiter_bytes():
+                                try:
+                                    events = self._events(chunk)
+                                except SSELimitError as exc:
+                                    for event in exc.events:
+                                        yield event
+                                    raise
+                                for event in events:
+                                    delivered = True
+                                    yield event
+                                if self._stopped():
+                                    return
+                        finally:
+                            self._decoder.close()
+                except _FATAL_TRANSPORT as exc:
+                    raise _fatal(exc, self.url) from exc
+                except httpx.TooManyRedirects as exc:
+                    raise EventSourceError(f"{self.url}: {exc}", self.response) from exc
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    error = exc
+                except Exception:
+                    if self._stopped():
+                        return
+                    raise
+                if self._stopped():
+                    return
+                self.ready_state = CONNECTING
+                delay = self._policy.attempt_ended(delivered, error, self.response)
+                logger.debug("reconnecting to %s in %.3f s after %r", self.url, delay, error)
+                if self._async_sleep is not None:
+                    await self._async_sleep(delay)
+                else:
+                    await anyio.sleep(delay)
+        finally:
+            self.ready_state = CLOSED
+            if owned:
+                await client.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the async iteration and close its connection."""
+        self._closed = True
+        self._wake.set()
+        iterator = self._async_iterator
+        if iterator is not None:
+            # RuntimeError: running in another task, which stops when its read or sleep returns.
+            with contextlib.suppress(RuntimeError):
+                await iterator.aclose()
+        self.ready_state = CLOSED
+
+    async def __aenter__(self) -> EventSource:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = ("CONNECTING", "OPEN", "CLOSED")[self.ready_state]
+        return f"<EventSource {self.url} {state} last_event_id={self.last_event_id!r}>"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _snippet(response: httpx.Response) -> bytes:
+    """The start of a refused response's body, for the error message; never the whole body."""
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= _BODY_SNIPPET:
+                break
+    except httpx.HTTPError:
+        pass
+    return body[:_BODY_SNIPPET]
+
+
+async def _async_snippet(response: httpx.Response) -> bytes:
+    body = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= _BODY_SNIPPET:
+                break
+    except httpx.HTTPError:
+        pass
+    return body[:_BODY_SNIPPET]
+
+
+def _check_url(url: object) -> httpx.URL:
+    if not isinstance(url, str | httpx.URL):
+        raise EventSourceOptionError(
+            f"url must be a str or httpx.URL, got {type(url).__name__}", key="url"
+        )
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise EventSourceOptionError(f"url {url!r} is not a valid URL: {exc}", key="url") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise EventSourceOptionError(
+            f"url must be an absolute http:// or https:// URL, got {str(url)!r}", key="url"
+        )
+    return parsed
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+    if headers is None:
+        return []
+    if not isinstance(headers, Mapping):
+        raise EventSourceOptionError(
+            f"headers must be a mapping of str to str, got {type(headers).__name__}",
+            key="headers",
+        )
+    checked: list[tuple[bytes, bytes]] = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise EventSourceOptionError(
+                f"headers must map str to str, got {name!r}: {value!r}", key="headers"
+            )
+        if not _TOKEN.fullmatch(name):
+            raise EventSourceOptionError(f"{name!r} is not a valid header name", key="headers")
+        if _BAD_VALUE.search(value):
+            raise EventSourceOptionError(
+                f"header {name}: {value!r} holds a control character HTTP forbids",
+                key="headers",
+            )
+        if name.lower() == "last-event-id":
+            raise EventSourceOptionError(
+                "Last-Event-ID is the client's own header: pass last_event_id= instead",
+                key="headers",
+            )
+        checked.append((name.encode("ascii"), value.strip(" \t").encode("utf-8")))
+    return checked
+
+
+def _check_int(name: str, value: object, *, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise EventSourceOptionError(f"{name} must be an int >= {minimum}, got {value!r}", key=name)
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        raise EventSourceOptionError(
+            f"{name} must be a positive number of seconds, got {value!r}", key=name
+        )
