@@ -1,0 +1,251 @@
+"""One invocation, start to outcome: run the handler, then post a response or an error.
+
+Two flavours with the same steps: blocking (sync handlers; no asyncio) and async (async handlers,
+on the environment loop). The steps:
+
+1. decode the event (bad JSON is ``Runtime.UnmarshalError``, as in awslambdaric);
+2. call the handler: ``(event, context)``, or ``(event, response_stream, context)`` when it is
+   marked with ``streamify_response``;
+3. a streaming handler that touched its stream: end the stream (an exception after the first
+   byte ends it with the error trailers instead; before it, POST /error);
+4. otherwise the return value is the buffered response: JSON (``bytes`` raw), at most
+   6,291,556 bytes, else ``Function.ResponseSizeTooLarge`` on /error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lambda_sse.runtime.client import (
+    API,
+    AsyncRuntimeClient,
+    AsyncStreamSink,
+    BlockingStreamSink,
+    NextInvocation,
+    RuntimeClient,
+)
+from lambda_sse.runtime.context import LambdaContext, enter_invocation
+from lambda_sse.runtime.logs import install_logging, log_line
+from lambda_sse.runtime.report import error_document, error_trailers, function_error_type
+from lambda_sse.runtime.stream import ResponseStream, SyncResponseStream
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["BUFFERED_LIMIT", "Outcome", "invoke_async", "invoke_sync"]
+
+# Lambda's limit for a buffered response: 6 MiB + 100 bytes (reference §1, RIE).
+BUFFERED_LIMIT = 6_291_556
+
+
+class _Failure(Exception):
+    """Internal: report this error document on /error."""
+
+    def __init__(self, doc: dict[str, Any], error_type: str) -> None:
+        super().__init__(doc.get("errorMessage", ""))
+        self.doc = doc
+        self.error_type = error_type
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened, for logs and tests."""
+
+    kind: str  # "buffered", "streamed", "stream_error", "error"
+    error_type: str | None = None
+
+
+def _prepare(inv: NextInvocation, *, set_environ: bool) -> tuple[Any, LambdaContext]:
+    enter_invocation(inv.request_id, inv.trace_id, set_environ=set_environ)
+    install_logging()
+    context = LambdaContext(
+        aws_request_id=inv.request_id,
+        deadline_ms=inv.deadline_ms,
+        invoked_function_arn=inv.function_arn,
+        client_context=inv.client_context,
+        cognito_identity=inv.cognito_identity,
+        tenant_id=inv.tenant_id,
+    )
+    try:
+        event = json.loads(inv.event) if inv.event else {}
+    except ValueError as exc:
+        raise _Failure(
+            error_document(
+                exc,
+                inv.request_id,
+                error_type="Runtime.UnmarshalError",
+                message=f"Unable to unmarshal input: {exc}",
+            ),
+            "Runtime.UnmarshalError",
+        ) from exc
+    return event, context
+
+
+def _marshal(result: Any, request_id: str) -> tuple[bytes, str]:
+    if isinstance(result, bytes | bytearray):
+        body, content_type = bytes(result), "application/unknown"  # as awslambdaric
+    else:
+        try:
+            body = json.dumps(result, ensure_ascii=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise _Failure(
+                error_document(
+                    exc,
+                    request_id,
+                    error_type="Runtime.MarshalError",
+                    message=f"Unable to marshal response: {exc}",
+                ),
+                "Runtime.MarshalError",
+            ) from exc
+        content_type = "application/json"
+    if len(body) > BUFFERED_LIMIT:
+        message = (
+            f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
+            f"({BUFFERED_LIMIT} bytes). Stream the response to send more."
+        )
+        doc = {
+            "errorMessage": message,
+            "errorType": "Function.ResponseSizeTooLarge",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+        raise _Failure(doc, "Function.ResponseSizeTooLarge")
+    return body, content_type
+
+
+def _handler_failure(exc: BaseException, request_id: str) -> _Failure:
+    log_line("ERROR", f"{type(exc).__name__}: {exc}", request_id)
+    return _Failure(error_document(exc, request_id), function_error_type(exc))
+
+
+def _stream_target(client: RuntimeClient | AsyncRuntimeClient, request_id: str) -> str:
+    return f"{API}/invocation/{request_id}/response"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def invoke_sync(
+    client: RuntimeClient,
+    handler: Callable[..., Any],
+    streaming: bool,
+    inv: NextInvocation,
+    *,
+    set_environ: bool = True,
+) -> Outcome:
+    rid = inv.request_id
+    try:
+        event, context = _prepare(inv, set_environ=set_environ)
+        if streaming:
+            sink = client.stream_sink()
+            stream = SyncResponseStream(sink, _stream_target(client, rid), client.address)
+            outcome, result = _stream_sync(handler, event, stream, sink, context, rid)
+            if outcome is not None:
+                return outcome
+        else:
+            try:
+                result = handler(event, context)
+                if hasattr(result, "__await__"):
+                    from lambda_sse.runtime.aio import run
+
+                    result = run(result)
+            except Exception as exc:
+                raise _handler_failure(exc, rid) from exc
+        body, content_type = _marshal(result, rid)
+    except _Failure as failure:
+        client.post_error(rid, failure.doc, failure.error_type)
+        return Outcome("error", failure.error_type)
+    client.post_response(rid, body, content_type)
+    return Outcome("buffered")
+
+
+def _stream_sync(
+    handler: Callable[..., Any],
+    event: Any,
+    stream: SyncResponseStream,
+    sink: BlockingStreamSink,
+    context: LambdaContext,
+    rid: str,
+) -> tuple[Outcome | None, Any]:
+    """Run a sync streaming handler; ``(None, value)`` means "send value buffered"."""
+    try:
+        result = handler(event, stream, context)
+    except Exception as exc:
+        if not stream.started:
+            sink.abort()
+            raise _handler_failure(exc, rid) from exc
+        log_line("ERROR", f"{type(exc).__name__}: {exc}", rid)
+        if not stream.ended:
+            stream._fail(error_trailers(exc, rid))
+        sink.finish()
+        return Outcome("stream_error", function_error_type(exc)), None
+    if not stream.touched and result is not None:
+        return None, result
+    stream.end()
+    sink.finish()
+    return Outcome("streamed"), None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+async def invoke_async(
+    client: AsyncRuntimeClient,
+    handler: Callable[..., Any],
+    streaming: bool,
+    inv: NextInvocation,
+    *,
+    set_environ: bool = True,
+) -> Outcome:
+    rid = inv.request_id
+    try:
+        event, context = _prepare(inv, set_environ=set_environ)
+        if streaming:
+            sink = client.stream_sink()
+            stream = ResponseStream(sink, _stream_target(client, rid), client.address)
+            outcome, result = await _stream_async(handler, event, stream, sink, context, rid)
+            if outcome is not None:
+                return outcome
+        else:
+            try:
+                result = handler(event, context)
+                if hasattr(result, "__await__"):
+                    result = await result
+            except Exception as exc:
+                raise _handler_failure(exc, rid) from exc
+        body, content_type = _marshal(result, rid)
+    except _Failure as failure:
+        await client.post_error(rid, failure.doc, failure.error_type)
+        return Outcome("error", failure.error_type)
+    await client.post_response(rid, body, content_type)
+    return Outcome("buffered")
+
+
+async def _stream_async(
+    handler: Callable[..., Any],
+    event: Any,
+    stream: ResponseStream,
+    sink: AsyncStreamSink,
+    context: LambdaContext,
+    rid: str,
+) -> tuple[Outcome | None, Any]:
+    try:
+        result = handler(event, stream, context)
+        if hasattr(result, "__await__"):
+            result = await result
+    except Exception as exc:
+        if not stream.started:
+            sink.abort()
+            raise _handler_failure(exc, rid) from exc
+        log_line("ERROR", f"{type(exc).__name__}: {exc}", rid)
+        if not stream.ended:
+            await stream._fail(error_trailers(exc, rid))
+        await sink.finish()
+        return Outcome("stream_error", function_error_type(exc)), None
+    if not stream.touched and result is not None:
+        return None, result
+    await stream.end()
+    await sink.finish()
+    return Outcome("streamed"), None

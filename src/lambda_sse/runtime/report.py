@@ -1,0 +1,55 @@
+"""Error documents the Runtime API expects, sans-IO.
+
+Shape (docs: runtimes-api.html#runtimes-api-invokeerror, and awslambdaric's ``make_error``):
+``{"errorMessage", "errorType", "requestId", "stackTrace": [...]}``. The error type of a handler's
+exception is ``Function.<ExceptionClass>`` on the wire (header and trailer, Lambda's
+``Category.Reason`` advice) and the bare class name in the JSON, as awslambdaric reports it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["error_document", "error_trailers", "function_error_type"]
+
+# Where the runtime's own frames live: they are cut from stack traces shown to users.
+_OWN_FRAMES = ("/lambda_sse/runtime/loop.py", "/lambda_sse/runtime/invoke.py")
+
+
+def function_error_type(exc: BaseException) -> str:
+    return f"Function.{type(exc).__name__}"
+
+
+def _stack(exc: BaseException) -> list[str]:
+    import traceback  # only on the error path: it is not cheap to import
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    kept = [f for f in frames if not f.filename.endswith(_OWN_FRAMES)]
+    return traceback.format_list(kept)
+
+
+def error_document(
+    exc: BaseException,
+    request_id: str | None = None,
+    *,
+    error_type: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc) if message is None else message,
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id or "",
+        "stackTrace": _stack(exc),
+    }
+
+
+def error_trailers(exc: BaseException, request_id: str | None) -> list[tuple[str, str]]:
+    """The two trailers that report an error after the first streamed byte (reference §1.1)."""
+    import binascii
+
+    doc = json.dumps(error_document(exc, request_id), ensure_ascii=False).encode()
+    return [
+        ("Lambda-Runtime-Function-Error-Type", function_error_type(exc)),
+        ("Lambda-Runtime-Function-Error-Body", binascii.b2a_base64(doc, newline=False).decode()),
+    ]
