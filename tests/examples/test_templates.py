@@ -144,7 +144,7 @@ def test_fastapi_transform_streams_every_route() -> None:
         assert integration["uri"]["Fn::Sub"].endswith(STREAMING_URI % "AppFunction")
 
 
-def test_sam_refuses_a_wrong_transfer_mode_value() -> None:
+def test_cloudformation_value_in_sam_would_not_stream() -> None:
     """SAM's value is RESPONSE_STREAM; CloudFormation's STREAM in a SAM template would deploy a
     buffered integration (no streaming URI). The check above would notice."""
     template = load_template("quickstart")
