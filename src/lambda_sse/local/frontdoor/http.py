@@ -1,0 +1,221 @@
+"""The HTTP/1.1 shell of the front doors: asyncio streams plus h11.
+
+One coroutine per connection reads a request (head and body under limits), hands it to the
+door as a :class:`Request` and gives the door a :class:`Responder` that writes either a whole
+body or a chunked stream, chunk by chunk, and can cut the connection without the final chunk
+(what API Gateway does when a stream times out). h11 keeps the framing right; the loop owns the
+sockets, so thousands of idle streams cost one coroutine each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import h11
+
+from lambda_sse.errors import LambdaSSEError
+from lambda_sse.local.frontdoor.replies import Reply
+from lambda_sse.local.frontdoor.request import Request
+
+__all__ = ["ClientGone", "Limits", "RequestTooLarge", "Responder", "serve"]
+
+_READ = 64 * 1024
+
+
+class ClientGone(LambdaSSEError):
+    """The client closed the connection while the reply was being written."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request size limits and how the door answers them."""
+
+    max_head: int  # request line plus headers
+    max_body: int
+    head_reply: Reply
+    body_reply: Reply
+
+
+class RequestTooLarge(LambdaSSEError):
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+class Responder:
+    """Writes one response on a connection."""
+
+    def __init__(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+        self._conn = conn
+        self._writer = writer
+        self.started = False
+        self.aborted = False
+        self.bytes_sent = 0
+        self.status = 0
+
+    def _write(self, event: h11.Event) -> None:
+        data = self._conn.send(event)
+        if data:
+            if self._writer.is_closing():
+                raise ClientGone()
+            self._writer.write(data)
+
+    async def _drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise ClientGone() from exc
+
+    async def reply(self, reply: Reply) -> None:
+        """A whole response with Content-Length."""
+        headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
+        self._start(reply.status, headers)
+        if reply.body:
+            self._write(h11.Data(data=reply.body))
+            self.bytes_sent += len(reply.body)
+        self._write(h11.EndOfMessage())
+        await self._drain()
+
+    def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self.started = True
+        self.status = status
+        encoded = [(n.encode("latin-1"), v.encode("latin-1", "replace")) for n, v in headers]
+        self._write(h11.Response(status_code=status, headers=encoded))
+
+    async def start_stream(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """Start a chunked response; send the head at once so clients see it immediately."""
+        self._start(status, [*headers, ("Transfer-Encoding", "chunked")])
+        await self._drain()
+
+    async def send(self, data: bytes) -> None:
+        if data:
+            self._write(h11.Data(data=data))
+            self.bytes_sent += len(data)
+            await self._drain()
+
+    async def end(self) -> None:
+        self._write(h11.EndOfMessage())
+        await self._drain()
+
+    def abort(self) -> None:
+        """Close the connection without the final chunk: the client sees a truncated body."""
+        self.aborted = True
+        with contextlib.suppress(Exception):
+            self._writer.transport.abort()
+
+    @property
+    def client_gone(self) -> bool:
+        return self._writer.is_closing()
+
+
+Door = Callable[[Request, Responder], Awaitable[None]]
+
+
+async def _read_request(
+    conn: h11.Connection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    limits: Limits,
+) -> Request | None:
+    head: h11.Request | None = None
+    body = bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            if conn.they_are_waiting_for_100_continue and head is not None:
+                writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+            data = await reader.read(_READ)
+            conn.receive_data(data)
+            continue
+        if isinstance(event, h11.Request):
+            head = event
+            length = _content_length(event)
+            if length is not None and length > limits.max_body:
+                raise RequestTooLarge(limits.body_reply)
+        elif isinstance(event, h11.Data):
+            body += event.data
+            if len(body) > limits.max_body:
+                raise RequestTooLarge(limits.body_reply)
+        elif isinstance(event, h11.EndOfMessage):
+            assert head is not None
+            peer = writer.get_extra_info("peername")
+            return Request(
+                method=head.method.decode("ascii").upper(),
+                target=head.target.decode("latin-1"),
+                headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in head.headers),
+                body=bytes(body),
+                source_ip=str(peer[0]) if peer else "127.0.0.1",
+                http_version=head.http_version.decode("ascii"),
+            )
+        elif isinstance(event, h11.ConnectionClosed):
+            return None
+        else:  # pragma: no cover - h11 yields nothing else to a server before EndOfMessage
+            return None
+
+
+def _content_length(event: h11.Request) -> int | None:
+    for name, value in event.headers:
+        if name == b"content-length":
+            with contextlib.suppress(ValueError):
+                return int(value)
+    return None
+
+
+async def _connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, door: Door, limits: Limits
+) -> None:
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head)
+    try:
+        while True:
+            try:
+                request = await _read_request(conn, reader, writer, limits)
+            except RequestTooLarge as exc:
+                await _refuse(conn, writer, exc.reply)
+                return
+            except h11.RemoteProtocolError as exc:
+                reply = limits.head_reply if exc.error_status_hint == 431 else _bad_request()
+                await _refuse(conn, writer, reply)
+                return
+            if request is None:
+                return
+            responder = Responder(conn, writer)
+            try:
+                await door(request, responder)
+            except ClientGone:
+                return
+            if responder.aborted or conn.our_state is not h11.DONE:
+                return
+            if conn.their_state is not h11.DONE:
+                return
+            conn.start_next_cycle()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+def _bad_request() -> Reply:
+    return Reply(400, [("Content-Type", "text/plain")], b"Bad Request")
+
+
+async def _refuse(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
+    """Answer a request we will not read further, then close."""
+    with contextlib.suppress(h11.LocalProtocolError, ConnectionError):
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            responder = Responder(conn, writer)
+            await responder.reply(
+                Reply(reply.status, [*reply.headers, ("Connection", "close")], reply.body)
+            )
+
+
+async def serve(host: str, port: int, door: Door, limits: Limits) -> asyncio.Server:
+    """Listen on ``host:port``; every connection is served by ``door``."""
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _connection(reader, writer, door, limits)
+
+    return await asyncio.start_server(on_connect, host, port, limit=_READ, backlog=4096)
