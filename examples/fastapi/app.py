@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from lambda_sse.asgi import EventSourceResponse
@@ -99,8 +99,9 @@ async def _progress(after: int) -> AsyncIterator[ServerSentEvent]:
 
 
 @app.get("/events")
-async def events(request: Request) -> EventSourceResponse:
-    return EventSourceResponse(_progress(resume_after(request.headers.get("last-event-id"))))
+async def events() -> EventSourceResponse:
+    # A factory: EventSourceResponse calls it with the request's Last-Event-ID ("" if none).
+    return EventSourceResponse(lambda last_event_id: _progress(resume_after(last_event_id)))
 
 
 # The Lambda entry point (handler: app.handler). Every route streams: API Gateway's STREAM mode
