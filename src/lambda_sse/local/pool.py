@@ -26,7 +26,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from lambda_sse.errors import ConfigError
@@ -85,7 +85,7 @@ class PooledInvocation:
         inv = await asyncio.shield(self._runtime)
         return None if inv is None else await inv.head()
 
-    async def body(self) -> AsyncIterator[bytes]:
+    async def body(self) -> AsyncGenerator[bytes, None]:
         inv = await asyncio.shield(self._runtime)
         if inv is None:
             return
