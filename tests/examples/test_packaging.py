@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -18,8 +19,12 @@ import lambda_sse
 from lambda_sse import packaging
 from lambda_sse.errors import ConfigError
 from lambda_sse.packaging import PackagingError, build_package
+from lambda_sse.sse import SSEDecoder
 from tests.conftest import require_tool
 from tests.examples.wheels import make_wheel
+from tests.support.runtime_api import ThreadedRuntimeAPI, runtime_api, runtime_process
+
+__all__ = ["runtime_api"]  # a fixture, imported for its use below
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart"
@@ -383,3 +388,64 @@ def test_quickstart_folder_packs_to_handler_plus_runtime(tmp_path: Path) -> None
     listed = names(copy / ".lambda-sse" / "package.zip")
     code = [n for n in listed if not n.startswith("lambda_sse/") and n != "bootstrap"]
     assert code == ["handler.py"]
+
+
+def base_interpreter() -> str:
+    """The Python this venv was made from: it has the standard library and not lambda_sse."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    path = Path(sys.base_prefix) / "bin" / f"python{version}"
+    if not path.exists():
+        pytest.skip(f"no base interpreter at {path}")
+    probe = subprocess.run(
+        [str(path), "-c", "import lambda_sse"], capture_output=True, timeout=30, check=False
+    )
+    if probe.returncode == 0:
+        pytest.skip(f"{path} has lambda_sse installed: it would not prove the zip complete")
+    return str(path)
+
+
+@pytest.mark.parametrize("handler", ["handler.stream_handler", "handler.hello"])
+def test_the_exec_wrapper_in_the_zip_runs_the_quickstart(
+    tmp_path: Path, runtime_api: ThreadedRuntimeAPI, handler: str
+) -> None:
+    """As on AWS: Lambda runs the wrapper with the interpreter and its own runtime's arguments;
+    the interpreter here has no lambda_sse, so everything comes from the unzipped package."""
+    unzip = require_tool("unzip")
+    python = base_interpreter()
+    out = tmp_path / "quickstart.zip"
+    build_package(QUICKSTART, out)
+    task = tmp_path / "task"
+    subprocess.run([unzip, "-q", str(out), "-d", str(task)], check=True, timeout=30)
+    wrapper = task / "lambda_sse" / "runtime" / "exec-wrapper"
+    env = {"_HANDLER": handler, "PYTHONPATH": "", "QUICKSTART_CHUNK_INTERVAL": "0.01"}
+    command = [str(wrapper), python, "/var/runtime/bootstrap.py"]
+    with runtime_process(None, runtime_api.address, cwd=task, env=env, command=command) as proc:
+        result = runtime_api.invoke(REST_EVENT)
+        assert result.outcome.status == "success", proc.output()
+    if handler == "handler.hello":
+        reply = result.json()
+        assert reply["statusCode"] == 200
+        assert json.loads(reply["body"])["message"] == "Hello from Python on Lambda!"
+        return
+    metadata, body = result.split_prelude()
+    assert metadata is not None
+    assert metadata["statusCode"] == 200
+    assert metadata["headers"]["Content-Type"] == "text/event-stream"
+    events = SSEDecoder().feed(body)
+    assert [e.event for e in events] == ["message"] * 10 + ["end"]
+
+
+REST_EVENT = {
+    "resource": "/stream",
+    "path": "/stream",
+    "httpMethod": "GET",
+    "headers": {"Accept": "text/event-stream"},
+    "multiValueHeaders": {"Accept": ["text/event-stream"]},
+    "queryStringParameters": None,
+    "multiValueQueryStringParameters": None,
+    "pathParameters": None,
+    "stageVariables": None,
+    "requestContext": {"stage": "dev", "path": "/dev/stream", "httpMethod": "GET"},
+    "body": None,
+    "isBase64Encoded": False,
+}
