@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambda_sse.sse.decoder import SSEDecoder, SSELimitError
 from lambda_sse.sse.event import ServerSentEvent, encode
+
+if TYPE_CHECKING:
+    from lambda_sse.sse.client import EventSource as EventSource
 
 # EventSource stays out of __all__: a star import must not pull httpx in.
 __all__ = ["SSEDecoder", "SSELimitError", "ServerSentEvent", "encode"]

@@ -119,7 +119,7 @@ class SSEDecoder:
         self._failed = None
         self._begin_stream()
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Parse ``chunk`` and return the events it completes, in order."""
         if self._failed is not None:
             raise SSEDecodeError(f"decoder stopped after an earlier error: {self._failed}")

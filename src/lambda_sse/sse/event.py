@@ -52,6 +52,14 @@ def _lines(prefix: str, text: str) -> str:
     return prefix + text.replace("\n", "\n" + prefix) + "\n"
 
 
+def _not_utf8(exc: UnicodeEncodeError) -> InvalidEventError:
+    # Checked lazily, on the rare failure, rather than scanning every field at construction.
+    return InvalidEventError(
+        f"event text cannot be encoded as UTF-8 ({exc.reason}: "
+        f"{exc.object[exc.start : exc.end]!r}); a lone surrogate usually comes from bad JSON"
+    )
+
+
 def _encode(
     data: str | None, event: str | None, id: str | None, retry: int | None, comment: str | None
 ) -> bytes:
@@ -90,7 +98,10 @@ def encode(
     b'event: greeting\\nid: 1\\ndata: hello\\n\\n'
     """
     _check(data, event, id, retry, comment)
-    return _encode(data, event, id, retry, comment)
+    try:
+        return _encode(data, event, id, retry, comment)
+    except UnicodeEncodeError as exc:
+        raise _not_utf8(exc) from None
 
 
 class ServerSentEvent:
@@ -161,7 +172,10 @@ class ServerSentEvent:
 
     def encode(self) -> bytes:
         """The event on the wire, UTF-8, lines ended by LF."""
-        return _encode(self._data, self._event, self._id, self._retry, self._comment)
+        try:
+            return _encode(self._data, self._event, self._id, self._retry, self._comment)
+        except UnicodeEncodeError as exc:
+            raise _not_utf8(exc) from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ServerSentEvent):
