@@ -81,6 +81,7 @@ class RecordedRequest:
     trailers: dict[str, str] = field(default_factory=dict)  # names lower-cased
     status: int | None = None  # what the server answered; None while in flight or cut
     complete: bool = False  # the whole body arrived (EndOfMessage)
+    connection: int = 0  # which TCP connection carried it (1, 2, ... in accept order)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -263,6 +264,7 @@ class RuntimeAPIServer:
         self._init_error: asyncio.Future[InvocationOutcome] | None = None
         self._fail: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections = 0
         self.requests: list[RecordedRequest] = []
         self.address = ""
 
@@ -374,12 +376,14 @@ class RuntimeAPIServer:
         assert task is not None
         self._tasks.add(task)
         conn = h11.Connection(h11.SERVER)
+        self._connections += 1
+        number = self._connections
         try:
             while True:
                 event = await self._next_event(conn, reader)
                 if not isinstance(event, h11.Request):
                     return
-                keep = await self._handle(conn, event, reader, writer)
+                keep = await self._handle(conn, event, reader, writer, number)
                 if not keep or conn.our_state is h11.MUST_CLOSE:
                     return
                 try:
@@ -430,8 +434,10 @@ class RuntimeAPIServer:
         request: h11.Request,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        connection: int,
     ) -> bool:
         record = RecordedRequest(
+            connection=connection,
             method=request.method.decode("ascii", "replace"),
             path=request.target.decode("ascii", "replace"),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],

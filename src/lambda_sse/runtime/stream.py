@@ -169,9 +169,12 @@ class ResponseStream(_StreamState):
         self._sink = sink
 
     async def write(self, data: Data) -> None:
-        """Send ``data`` (``str`` is UTF-8 encoded). Waits while the socket is full. Writing
-        nothing sends nothing (an empty chunk would end the body)."""
-        await self._sink.send(self._frame(data))
+        """Send ``data`` (``str`` is UTF-8 encoded). Waits while the socket is full. An empty
+        write sends no chunk (an empty chunk would end the body); as the first write it sends
+        the request head and the prelude at once (flushes the status and headers early)."""
+        frame = self._frame(data)
+        if frame:
+            await self._sink.send(frame)
 
     async def end(self, data: Data | None = None) -> None:
         """End the body (optionally after a last write). Ending twice is harmless."""
@@ -193,7 +196,10 @@ class SyncResponseStream(_StreamState):
         self._sink = sink
 
     def write(self, data: Data) -> None:
-        self._sink.send(self._frame(data))
+        """Blocking twin of :meth:`ResponseStream.write`."""
+        frame = self._frame(data)
+        if frame:
+            self._sink.send(frame)
 
     def end(self, data: Data | None = None) -> None:
         if self.ended:
