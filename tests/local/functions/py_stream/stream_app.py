@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
 
+from lambda_sse.runtime import on_shutdown
 from lambda_sse.runtime.stream import HttpResponseStream, streamify_response
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+@on_shutdown
+def _mark_shutdown() -> None:
+    # Runs when the emulator reaps the environment with SIGTERM, as Lambda does.
     marker_dir = os.environ.get("MARKER_DIR")
     if marker_dir:
         Path(marker_dir, f"sigterm-{os.getpid()}").write_text("shutdown ran\n")
-    raise SystemExit(0)
-
-
-signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @streamify_response

@@ -1,0 +1,213 @@
+"""The pool hosts real runtime clients unchanged: lambda-sse's own runtime (streaming), AWS's
+Python runtime client awslambdaric (buffered only) and AWS's Node.js client (streaming)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambda_sse.local.model import FunctionConfig
+from lambda_sse.local.pool import Pool
+from lambda_sse.runtime.prelude import PreludeDecoder
+from tests.conftest import IN_CI, require_tool
+from tests.support.execution import (
+    FUNCTIONS,
+    NODE_RIC,
+    WRAPPER,
+    Recorder,
+    alive,
+    event,
+    python_fn,
+    run,
+)
+
+pytestmark = pytest.mark.anyio
+LIMIT = 30
+
+
+@asynccontextmanager
+async def make_pool(*fns: FunctionConfig, **kw: Any) -> AsyncIterator[Pool]:
+    pool = Pool(list(fns), **kw)
+    try:
+        async with asyncio.timeout(LIMIT):
+            yield pool
+    finally:
+        await pool.close()
+
+
+def split_prelude(body: bytes) -> tuple[dict[str, Any], bytes]:
+    decoder = PreludeDecoder()
+    rest = decoder.feed(body)
+    assert decoder.metadata is not None
+    return dict(decoder.metadata), rest
+
+
+def stream_fn(**kw: Any) -> FunctionConfig:
+    env = {**WRAPPER, **kw.pop("environment", {})}
+    return python_fn("stream", "py_stream", "stream_app.stream", environment=env, **kw)
+
+
+async def test_lambda_sse_runtime_streams_chunk_by_chunk_through_the_pool() -> None:
+    async with make_pool(stream_fn()) as pool:
+        first = await pool.invoke("stream", event(chunks=4, interval=0.2))
+        r = await run(first)
+        second = await pool.invoke("stream", event(chunks=1, interval=0.0))
+        r2 = await run(second)
+    assert r.outcome.status == "success", r.outcome
+    assert r.head.streaming is True
+    prelude, body = split_prelude(r.body)
+    assert prelude["statusCode"] == 200
+    assert prelude["headers"]["x-pid"] == str(first.pid)
+    assert body.decode().count("tick ") == 4
+    # Chunks arrive as written (200 ms apart), not all at once at the end.
+    times = [t for t, c in r.chunks if b"tick " in c]
+    assert len(times) == 4
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(0.12 < g < 1.0 for g in gaps), gaps
+    assert second.pid == first.pid  # warm
+    assert r2.outcome.status == "success"
+
+
+async def test_lambda_sse_runtime_on_shutdown_runs_on_reap(tmp_path: Path) -> None:
+    async with make_pool(
+        stream_fn(environment={"MARKER_DIR": str(tmp_path)}), idle_timeout=0.0, grace=5.0
+    ) as pool:
+        inv = await pool.invoke("stream", event(chunks=1, interval=0.0))
+        await run(inv)
+        assert await pool.reap_idle() == 1
+    assert inv.pid is not None
+    assert (tmp_path / f"sigterm-{inv.pid}").read_text() == "shutdown ran\n"
+
+
+async def test_lambda_sse_runtime_detached_stream_runs_to_its_end(tmp_path: Path) -> None:
+    marker = tmp_path / "finished"
+    rec = Recorder()
+    async with make_pool(stream_fn(), sink=rec) as pool:
+        inv = await pool.invoke("stream", event(chunks=5, interval=0.1, marker=str(marker)))
+        body = inv.body()
+        await anext(body)
+        inv.detach()
+        await body.aclose()
+        outcome = await inv.outcome()
+    assert outcome.status == "success"
+    assert marker.read_text() == f"finished {inv.request_id}\n"
+
+
+async def test_awslambdaric_runs_a_buffered_handler_unchanged() -> None:
+    fn = python_fn("buf", "py_buffered", "buffered_app.handler", timeout=7.0, memory_size=256)
+    rec = Recorder()
+    async with make_pool(fn, region="eu-central-1", sink=rec) as pool:
+        inv = await pool.invoke("buf", event(hello="world"))
+        r = await run(inv)
+        again = await run(await pool.invoke("buf", event()))
+    assert r.outcome.status == "success", r.outcome
+    assert r.head.streaming is False
+    doc = r.json()
+    assert doc["request_id"] == inv.request_id
+    assert doc["function_name"] == "buf"
+    assert doc["memory_limit_in_mb"] == "256"
+    assert 5000 < doc["remaining_ms"] <= 7000  # from Lambda-Runtime-Deadline-Ms
+    assert doc["cwd"] == str(FUNCTIONS / "py_buffered")
+    assert doc["env"]["AWS_REGION"] == "eu-central-1"
+    assert doc["env"]["_HANDLER"] == "buffered_app.handler"
+    assert doc["env"]["LAMBDA_TASK_ROOT"] == str(FUNCTIONS / "py_buffered")
+    assert doc["tz"] == ":UTC"
+    assert again.json()["pid"] == doc["pid"]
+    assert any(t.startswith(f"REPORT RequestId: {inv.request_id}") for t in rec.texts())
+
+
+async def test_awslambdaric_function_error() -> None:
+    fn = python_fn("buf", "py_buffered", "buffered_app.fail")
+    async with make_pool(fn) as pool:
+        r = await run(await pool.invoke("buf", event()))
+    assert r.outcome.status == "function_error"
+    assert r.outcome.error_type is not None
+    assert "ValueError" in r.outcome.error_type
+    assert b"bad input on purpose" in (r.outcome.error_body or b"")
+
+
+async def test_awslambdaric_init_error() -> None:
+    fn = python_fn("broken", "py_init_error", "broken_init.handler")
+    async with make_pool(fn) as pool:
+        r = await run(await pool.invoke("broken", event()))
+        assert pool.environments("broken") == []
+    assert r.outcome.status == "init_error"
+    assert b"cannot initialise on purpose" in (r.outcome.error_body or b"")
+
+
+async def test_streaming_handler_under_awslambdaric_fails_as_on_aws_and_names_the_fix() -> None:
+    fn = python_fn("sse", "py_buffered", "streaming_app.handler")
+    rec = Recorder()
+    async with make_pool(fn, sink=rec) as pool:
+        r = await run(await pool.invoke("sse", event()))
+    assert r.outcome.status == "function_error"
+    assert r.head is None
+    warnings = rec.texts("warning")
+    assert any(
+        "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper" in w for w in warnings
+    )
+
+
+def node_ric() -> str:
+    require_tool("node")
+    if not (
+        NODE_RIC.exists()
+        and (NODE_RIC.parent.parent / "aws-lambda-ric" / "rapid-client.node").exists()
+    ):
+        message = "aws-lambda-ric is not installed: run `cd tests/node && npm install`"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+    return str(NODE_RIC)
+
+
+async def test_aws_node_client_streams_through_the_pool() -> None:
+    ric = node_ric()
+    fn = FunctionConfig(
+        name="node",
+        handler="index.handler",
+        runtime="nodejs20.x",
+        code_dir=FUNCTIONS / "node_stream",
+        timeout=15.0,
+    )
+    base_env = {**os.environ, "LAMBDA_SSE_NODE_RIC": ric}
+    async with make_pool(fn, base_env=base_env) as pool:
+        inv = await pool.invoke("node", event(chunks=4, interval=0.2))
+        r = await run(inv)
+    assert r.outcome.status == "success", r.outcome
+    assert r.head.streaming is True
+    prelude, body = split_prelude(r.body)
+    assert prelude["statusCode"] == 201
+    assert body == b"tick 0\ntick 1\ntick 2\ntick 3\n"
+    times = [t for t, c in r.chunks if b"tick" in c]
+    assert len(times) >= 3
+    assert times[-1] - times[0] > 0.4  # spread over ~600 ms: streamed, not buffered
+    assert not alive(inv.pid or 0)
+
+
+def test_node_missing_ric_is_a_clear_init_error(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    code = tmp_path / "fn"
+    code.mkdir()
+    fn = FunctionConfig(name="n", handler="index.handler", runtime="nodejs20.x", code_dir=code)
+    rec = Recorder()
+
+    async def go() -> Any:
+        async with make_pool(fn, sink=rec, base_env={"PATH": os.path.dirname(node)}) as pool:
+            return await run(await pool.invoke("n", b"{}"))
+
+    r = asyncio.run(go())
+    assert r.outcome.status == "init_error"
+    assert any("npm install aws-lambda-ric" in t for t in rec.texts("warning"))
+    assert "npm install aws-lambda-ric" in json.loads(r.outcome.error_body)["errorMessage"]
