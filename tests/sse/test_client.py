@@ -7,6 +7,8 @@ sleeps; the only real waits are read timeouts of a fraction of a second.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, Literal
 
@@ -18,6 +20,7 @@ from lambda_sse.errors import EventSourceError
 from lambda_sse.sse import ServerSentEvent, SSELimitError
 from lambda_sse.sse.client import (
     CLOSED,
+    CONNECTING,
     OPEN,
     EventSource,
     EventSourceContentTypeError,
@@ -501,7 +504,7 @@ async def test_each_event_is_yielded_before_the_server_sends_the_next(
     reader = open_reader(server.url())
     assert await reader.next() == ev("first")
     # The server is parked at the gate: the second event does not exist yet.
-    assert first_gate.reached.is_set()
+    assert first_gate.reached.wait(STEP_TIMEOUT)
     assert first_gate.outcome() is None
     first_gate.open()
     assert await reader.next() == ev("second")
@@ -592,3 +595,97 @@ def test_redirect_to_a_non_http_url_is_fatal(server: SSEServer, clock: Clock) ->
     ):
         next(iter(source))
     assert clock.delays == []
+
+
+def test_close_from_another_thread_wakes_a_blocked_read(server: SSEServer) -> None:
+    server.script("/events", Stream([sse("data: a", "")], end="hang"))
+    # No read timeout: only close() can end the read.
+    source = EventSource(server.url(), read_timeout=None)
+    received: list[ServerSentEvent] = []
+    first = threading.Event()
+    finished = threading.Event()
+
+    def consume() -> None:
+        for event in source:
+            received.append(event)
+            first.set()
+        finished.set()
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    try:
+        assert first.wait(STEP_TIMEOUT)
+        source.close()
+        assert finished.wait(STEP_TIMEOUT), "close() did not wake the blocked read"
+    finally:
+        source.close()
+        worker.join(STEP_TIMEOUT)
+    assert [e.data for e in received] == ["a"]
+    assert source.ready_state == CLOSED
+
+
+def test_close_from_another_thread_cuts_the_reconnect_wait_short(server: SSEServer) -> None:
+    server.script("/events", Stream([sse("data: a", "")]))  # ends, then a 60 s wait
+    source = EventSource(server.url(), retry=60_000)
+    received: list[ServerSentEvent] = []
+    finished = threading.Event()
+
+    def consume() -> None:
+        received.extend(source)
+        finished.set()
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    try:
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while source.ready_state != CONNECTING or not received:
+            assert time.monotonic() < deadline, "the stream never ended"
+            time.sleep(0.01)
+        started = time.monotonic()
+        source.close()
+        assert finished.wait(STEP_TIMEOUT)
+        assert time.monotonic() - started < 5
+    finally:
+        source.close()
+        worker.join(STEP_TIMEOUT)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_wakes_a_blocked_read(server: SSEServer) -> None:
+    server.script("/events", Stream([sse("data: a", "")], end="hang"))
+    source = EventSource(server.url(), read_timeout=None)
+    received: list[ServerSentEvent] = []
+    first = anyio.Event()
+
+    async def consume() -> None:
+        async for event in source:
+            received.append(event)
+            first.set()
+
+    with anyio.fail_after(STEP_TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(consume)
+            await first.wait()
+            await anyio.sleep(0.05)  # let consume() go back into its read
+            await source.aclose()
+    assert [e.data for e in received] == ["a"]
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_cuts_the_reconnect_wait_short(server: SSEServer) -> None:
+    server.script("/events", Stream([sse("data: a", "")]))
+    source = EventSource(server.url(), retry=60_000)
+    received: list[ServerSentEvent] = []
+
+    async def consume() -> None:
+        async for event in source:
+            received.append(event)
+
+    with anyio.fail_after(STEP_TIMEOUT):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(consume)
+            while source.ready_state != CONNECTING or not received:  # noqa: ASYNC110
+                await anyio.sleep(0.01)  # the client offers no event for "now waiting"
+            await source.aclose()
+    assert len(server.requests) == 1

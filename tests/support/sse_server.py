@@ -121,6 +121,7 @@ class SSEServer:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self.port = 0
@@ -199,10 +200,14 @@ class SSEServer:
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
+        # Hang up on every client first, so each handler ends on its own (its read sees EOF,
+        # its write fails); cancel only what is still running after that.
+        for writer in list(self._writers):
+            writer.transport.abort()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=_STOP_TIMEOUT)
+        for task in list(self._tasks):
+            task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -221,6 +226,7 @@ class SSEServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers.add(writer)
         conn = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -244,6 +250,7 @@ class SSEServer:
             return  # the client went away or spoke nonsense: just drop it
         finally:
             self._tasks.discard(task)
+            self._writers.discard(writer)
             writer.close()
 
 

@@ -27,9 +27,11 @@ httpx is the ``client`` extra; nothing else in :mod:`lambda_sse.sse` imports thi
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import random as _random
 import re
+import socket
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from types import TracebackType
@@ -339,7 +341,9 @@ class EventSource:
         self._sleep = sleep
         self._async_sleep = async_sleep
         self._wake = threading.Event()  # set by close(): cuts a default sleep short
+        self._async_wake: anyio.Event | None = None
         self._closed = False
+        self._owner: int | None = None  # the thread running the sync iteration
         self._iterator: Generator[ServerSentEvent, None, None] | None = None
         self._async_iterator: AsyncGenerator[ServerSentEvent, None] | None = None
         self.ready_state: int = CONNECTING
@@ -394,6 +398,7 @@ class EventSource:
         return self._iterator
 
     def _run_sync(self) -> Generator[ServerSentEvent, None, None]:
+        self._owner = threading.get_ident()
         client = self._client
         owned = client is None
         if client is None:
@@ -424,6 +429,8 @@ class EventSource:
                         follow_redirects=True,
                     ) as response:
                         self.response = response
+                        if self._stopped():
+                            return
                         refused = response.status_code not in (200, 204)
                         check_response(response, _snippet(response) if refused else b"")
                         self.ready_state = OPEN
@@ -437,6 +444,8 @@ class EventSource:
                                 for event in events:
                                     delivered = True
                                     yield event
+                                    if self._stopped():
+                                        return
                                 if self._stopped():
                                     return
                         finally:
@@ -471,15 +480,33 @@ class EventSource:
         self._wake.set()
         iterator = self._iterator
         if iterator is not None:
-            try:
+            if self._owner in (None, threading.get_ident()) and (
+                inspect.getgeneratorstate(iterator) != inspect.GEN_RUNNING
+            ):
                 iterator.close()
-            except ValueError:
-                # Running in another thread: close its response instead; the loop sees
-                # _closed when the read returns.
-                response = self.response
-                if response is not None:
-                    response.close()
+            else:
+                # Iterated by another thread: a generator must not be closed from outside
+                # it, so wake its read instead; the loop then sees _closed and returns.
+                self._interrupt()
         self.ready_state = CLOSED
+
+    def _interrupt(self) -> None:
+        """Wake a read blocked in another thread or task by shutting its socket down.
+
+        Closing a socket does not wake a ``recv`` blocked on it in another thread (Linux), and
+        an httpx response must not be closed from outside its own thread or task; a shutdown
+        does both safely: the read returns end-of-file and the loop stops.
+        """
+        response = self.response
+        if response is None or response.is_closed:
+            return  # its connection may already serve someone else's request
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        # A socket.socket (sync), or asyncio's TransportSocket wrapper (async): both shut down.
+        shutdown = getattr(sock, "shutdown", None)
+        if callable(shutdown):
+            with contextlib.suppress(OSError):
+                shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> EventSource:
         return self
@@ -529,6 +556,8 @@ class EventSource:
                         follow_redirects=True,
                     ) as response:
                         self.response = response
+                        if self._stopped():
+                            return
                         refused = response.status_code not in (200, 204)
                         check_response(response, await _async_snippet(response) if refused else b"")
                         self.ready_state = OPEN
@@ -543,6 +572,8 @@ class EventSource:
                                 for event in events:
                                     delivered = True
                                     yield event
+                                    if self._stopped():
+                                        return
                                 if self._stopped():
                                     return
                         finally:
@@ -565,7 +596,10 @@ class EventSource:
                 if self._async_sleep is not None:
                     await self._async_sleep(delay)
                 else:
-                    await anyio.sleep(delay)
+                    # An Event of this loop, so aclose() from another task cuts the wait short.
+                    self._async_wake = anyio.Event()
+                    with anyio.move_on_after(delay):
+                        await self._async_wake.wait()
         finally:
             self.ready_state = CLOSED
             if owned:
@@ -577,9 +611,13 @@ class EventSource:
         self._wake.set()
         iterator = self._async_iterator
         if iterator is not None:
-            # RuntimeError: running in another task, which stops when its read or sleep returns.
-            with contextlib.suppress(RuntimeError):
+            try:
                 await iterator.aclose()
+            except RuntimeError:
+                # Running in another task: wake its read or its sleep; it then sees _closed.
+                self._interrupt()
+                if self._async_wake is not None:
+                    self._async_wake.set()
         self.ready_state = CLOSED
 
     async def __aenter__(self) -> EventSource:
