@@ -20,9 +20,11 @@ from lambda_sse.errors import LambdaSSEError
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
-__all__ = ["ClientGone", "Limits", "RequestTooLarge", "Responder", "serve"]
+__all__ = ["ClientGone", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
 
 _READ = 64 * 1024
+_DISCARD_BYTES = 64 * 1024 * 1024
+_DISCARD_SECONDS = 5.0
 
 
 class ClientGone(LambdaSSEError):
@@ -122,16 +124,20 @@ async def _read_request(
 ) -> Request | None:
     head: h11.Request | None = None
     body = bytearray()
+    fed = len(conn.trailing_data[0])  # bytes of a pipelined request already buffered
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             if conn.they_are_waiting_for_100_continue and head is not None:
                 writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             data = await reader.read(_READ)
+            fed += len(data)
             conn.receive_data(data)
             continue
         if isinstance(event, h11.Request):
             head = event
+            if fed - len(conn.trailing_data[0]) > limits.max_head:
+                raise RequestTooLarge(limits.head_reply)
             length = _content_length(event)
             if length is not None and length > limits.max_body:
                 raise RequestTooLarge(limits.body_reply)
@@ -145,7 +151,10 @@ async def _read_request(
             return Request(
                 method=head.method.decode("ascii").upper(),
                 target=head.target.decode("latin-1"),
-                headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in head.headers),
+                # raw_items keeps the names as the client cased them (API Gateway does too).
+                headers=tuple(
+                    (n.decode("latin-1"), v.decode("latin-1")) for n, v in head.headers.raw_items()
+                ),
                 body=bytes(body),
                 source_ip=str(peer[0]) if peer else "127.0.0.1",
                 http_version=head.http_version.decode("ascii"),
@@ -167,17 +176,19 @@ def _content_length(event: h11.Request) -> int | None:
 async def _connection(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, door: Door, limits: Limits
 ) -> None:
-    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head)
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head + _READ)
     try:
         while True:
             try:
                 request = await _read_request(conn, reader, writer, limits)
             except RequestTooLarge as exc:
                 await _refuse(conn, writer, exc.reply)
+                await _discard(reader)
                 return
             except h11.RemoteProtocolError as exc:
                 reply = limits.head_reply if exc.error_status_hint == 431 else _bad_request()
                 await _refuse(conn, writer, reply)
+                await _discard(reader)
                 return
             if request is None:
                 return
@@ -198,24 +209,89 @@ async def _connection(
             writer.close()
 
 
+async def _discard(reader: asyncio.StreamReader) -> None:
+    """Read what the client still sends (bounded) so that closing does not reset the
+    connection before it has read our answer."""
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(_DISCARD_SECONDS):
+            for _ in range(_DISCARD_BYTES // _READ):
+                if not await reader.read(_READ):
+                    return
+
+
 def _bad_request() -> Reply:
     return Reply(400, [("Content-Type", "text/plain")], b"Bad Request")
 
 
 async def _refuse(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
-    """Answer a request we will not read further, then close."""
-    with contextlib.suppress(h11.LocalProtocolError, ConnectionError):
-        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            responder = Responder(conn, writer)
-            await responder.reply(
-                Reply(reply.status, [*reply.headers, ("Connection", "close")], reply.body)
-            )
+    """Answer a request we will not read further (h11 may be in its error state: the bytes are
+    written directly), then close."""
+    if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        return
+    reason = _REASONS.get(reply.status, "Error")
+    lines = [f"HTTP/1.1 {reply.status} {reason}"]
+    lines += [f"{name}: {value}" for name, value in reply.headers]
+    lines += [f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
+    with contextlib.suppress(ConnectionError):
+        writer.write("\r\n".join(lines).encode("latin-1") + reply.body)
+        await writer.drain()
 
 
-async def serve(host: str, port: int, door: Door, limits: Limits) -> asyncio.Server:
+_REASONS = {
+    400: "Bad Request",
+    413: "Request Entity Too Large",
+    431: "Request Header Fields Too Large",
+}
+
+
+class Listener:
+    """A listening socket and its open connections; :meth:`close` cuts them all."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.connections: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[object]] = set()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for writer in list(self.connections):
+            writer.transport.abort()
+        if self.server is not None:
+            await self.server.wait_closed()
+        # Connections waiting on a function are cancelled (the pool stops the functions).
+        tasks = [task for task in self.tasks if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve(host: str, port: int, door: Door, limits: Limits) -> Listener:
     """Listen on ``host:port``; every connection is served by ``door``."""
+    listener = Listener()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _connection(reader, writer, door, limits)
+        # The work runs in its own task so that close() can cancel it without asyncio's
+        # stream callback reporting the cancellation as an error.
+        task: asyncio.Task[object] = asyncio.ensure_future(
+            _connection(reader, writer, door, limits)
+        )
+        listener.connections.add(writer)
+        listener.tasks.add(task)
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+        finally:
+            listener.connections.discard(writer)
+            listener.tasks.discard(task)
 
-    return await asyncio.start_server(on_connect, host, port, limit=_READ, backlog=4096)
+    listener.server = await asyncio.start_server(on_connect, host, port, limit=_READ, backlog=4096)
+    return listener
