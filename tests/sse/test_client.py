@@ -587,14 +587,17 @@ async def test_wrong_flavour_of_client_is_a_clear_error() -> None:
         await anext(aiter(EventSource("http://127.0.0.1:9/", transport=httpx.HTTPTransport())))
 
 
-def test_redirect_to_a_non_http_url_is_fatal(server: SSEServer, clock: Clock) -> None:
+@pytest.mark.anyio
+async def test_redirect_to_a_non_http_url_is_fatal(
+    server: SSEServer, open_reader: Callable[..., Reader], clock: Clock
+) -> None:
     server.script("/events", Reply(302, [("Location", "ftp://127.0.0.1/x")]))
-    with (
-        EventSource(server.url(), sleep=clock.sleep) as source,
-        pytest.raises(EventSourceError, match="UnsupportedProtocol"),
-    ):
-        next(iter(source))
+    events, error = await open_reader(server.url()).until_error()
+    assert events == []
+    assert isinstance(error, EventSourceError)
+    assert "UnsupportedProtocol" in str(error)
     assert clock.delays == []
+    assert len(server.requests) == 1
 
 
 def test_close_from_another_thread_wakes_a_blocked_read(server: SSEServer) -> None:

@@ -219,7 +219,11 @@ def test_policy_exhaustion_without_an_error_says_so() -> None:
         ({"headers": [("a", "b")]}, "headers", "mapping"),
         ({"last_event_id": "a\nb"}, "last_event_id", "CR or LF"),
         ({"last_event_id": "a\0b"}, "last_event_id", "NUL"),
-        ({"max_line": 0}, "last_event_id", "max_line"),
+        ({"max_line": 0}, "max_line", ">= 1"),
+        ({"max_event": "big"}, "max_event", "int"),
+        ({"last_event_id": 7}, "last_event_id", "str"),
+        ({"method": "GET /x"}, "method", "HTTP method"),
+        ({"content": {"a": 1}}, "content", "bytes, str or None"),
         (
             {"client": httpx.Client(), "transport": httpx.HTTPTransport()},
             "transport",

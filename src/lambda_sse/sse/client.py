@@ -316,11 +316,19 @@ class EventSource:
                 "pass client or transport, not both (a given client keeps its own transport)",
                 key="transport",
             )
-        decoder_limits = {
-            name: value
-            for name, value in (("max_line", max_line), ("max_event", max_event))
-            if value is not None
-        }
+        if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+            raise EventSourceOptionError(
+                f"method must be an HTTP method, got {method!r}", key="method"
+            )
+        if content is not None and not isinstance(content, bytes | str):
+            raise EventSourceOptionError(
+                f"content must be bytes, str or None, got {type(content).__name__}", key="content"
+            )
+        decoder_limits: dict[str, int] = {}
+        for name, limit in (("max_line", max_line), ("max_event", max_event)):
+            if limit is not None:
+                _check_int(name, limit, minimum=1)
+                decoder_limits[name] = limit
         try:
             self._decoder = SSEDecoder(last_event_id=last_event_id, **decoder_limits)
         except ValueError as exc:
