@@ -132,8 +132,14 @@ class HttpCycle:
         try:
             await app(scope, self.receive, self.send)
         except Exception:
-            if self.sent:
+            if self.complete:  # the client has the whole response; the error is only logged
+                log.exception(
+                    "ASGI app failed after answering %s %s", scope["method"], scope["path"]
+                )
+                return
+            if self.sent and not isinstance(self._sink, BufferedSink):
                 raise
+            # Nothing reached the client yet (or only a buffer did): answer a clean 500.
             log.exception("ASGI app failed before answering %s %s", scope["method"], scope["path"])
             await self._fail()
             return
@@ -152,6 +158,8 @@ class HttpCycle:
             await self._sink.end()
 
     async def _fail(self) -> None:
+        if isinstance(self._sink, BufferedSink):
+            self._sink.chunks.clear()
         self.sent = self.complete = True
         await self._sink.start(500, ERROR_HEADERS)
         await self._sink.body(ERROR_BODY)

@@ -28,7 +28,7 @@ from lambda_sse.events import (
     is_completion_notice,
 )
 from lambda_sse.events.model import header_value
-from lambda_sse.runtime.shutdown import on_shutdown
+from lambda_sse.runtime import on_shutdown
 from lambda_sse.runtime.stream import HttpResponseStream, ResponseStream, streamify_response
 
 __all__ = ["Bridge", "handler"]

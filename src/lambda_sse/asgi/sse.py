@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.errors import ResponseStreamError
@@ -78,7 +78,20 @@ def _remaining_seconds(scope: Scope) -> float | None:
         return None
 
 
-class EventSourceResponse:
+if TYPE_CHECKING:
+    _Base = object
+else:
+    # Starlette and FastAPI pass only instances of Starlette's Response through and serialise any
+    # other return value as JSON. So when Starlette is importable (it is in every app that uses
+    # it) this class derives from it; it overrides all the behaviour it uses. Without Starlette
+    # (the Lambda zip of a plain ASGI app) the base is object: no dependency is declared.
+    try:
+        from starlette.responses import Response as _Base
+    except ImportError:
+        _Base = object
+
+
+class EventSourceResponse(_Base):
     """An ASGI app (usable as a Starlette/FastAPI response) streaming Server-Sent Events.
 
     ``content`` is an async iterable of items, or a factory ``(last_event_id) -> async
@@ -119,6 +132,8 @@ class EventSourceResponse:
         self.raw_headers = self._build_headers(headers or {})
         self.last_event_id = ""
         self.stop_reason: str | None = None
+        # Starlette's background tasks (FastAPI sets this attribute): run after the stream ends.
+        self.background: Callable[[], Any] | None = None
         # Shared between the producer and the watchdog (one event loop, no locks needed).
         self._last_send = 0.0
         self._sending_since: float | None = None
@@ -187,6 +202,8 @@ class EventSourceResponse:
             )
             await send({"type": "http.response.body", "body": self._retry_bytes, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self.background is not None:
+            await self.background()
 
     async def _produce(self, iterator: AsyncIterator[Item], send: Send) -> None:
         loop = asyncio.get_running_loop()
