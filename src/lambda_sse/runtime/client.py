@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lambda_sse.errors import RuntimeAPIError
@@ -42,16 +41,40 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-@dataclass(frozen=True)
 class NextInvocation:
-    request_id: str
-    deadline_ms: int
-    function_arn: str
-    event: bytes
-    trace_id: str | None = None
-    client_context: str | None = None
-    cognito_identity: str | None = None
-    tenant_id: str | None = None
+    """What GET /next answered. (A plain class: ``dataclasses`` imports ``inspect``, which
+    costs milliseconds at every cold start.)"""
+
+    __slots__ = (
+        "client_context",
+        "cognito_identity",
+        "deadline_ms",
+        "event",
+        "function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        request_id: str,
+        deadline_ms: int,
+        function_arn: str,
+        event: bytes,
+        trace_id: str | None = None,
+        client_context: str | None = None,
+        cognito_identity: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms
+        self.function_arn = function_arn
+        self.event = event
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.cognito_identity = cognito_identity
+        self.tenant_id = tenant_id
 
 
 def _parse_next(reply: ResponseParser) -> NextInvocation:

@@ -15,7 +15,6 @@ on the environment loop). The steps:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lambda_sse.runtime.client import (
@@ -49,12 +48,18 @@ class _Failure(Exception):
         self.error_type = error_type
 
 
-@dataclass(frozen=True)
 class Outcome:
-    """What happened, for logs and tests."""
+    """What happened, for logs and tests: ``kind`` is "buffered", "streamed", "stream_error"
+    or "error"."""
 
-    kind: str  # "buffered", "streamed", "stream_error", "error"
-    error_type: str | None = None
+    __slots__ = ("error_type", "kind")
+
+    def __init__(self, kind: str, error_type: str | None = None) -> None:
+        self.kind = kind
+        self.error_type = error_type
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind!r}, {self.error_type!r})"
 
 
 def _prepare(inv: NextInvocation, *, set_environ: bool) -> tuple[Any, LambdaContext]:

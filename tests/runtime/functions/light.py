@@ -1,0 +1,24 @@
+"""A sync buffered handler that reports which heavy modules the runtime process has loaded."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+HEAVY = (
+    "asyncio",
+    "httpx",
+    "logging",
+    "threading",
+    "concurrent.futures",
+    "inspect",
+    "http.client",
+    "lambda_sse.sse",
+    "lambda_sse.asgi",
+    "lambda_sse.local",
+    "lambda_sse.runtime.aio",
+)
+
+
+def handler(event: Any, context: Any) -> list[str]:
+    return sorted(name for name in HEAVY if name in sys.modules)
