@@ -186,6 +186,46 @@ def test_kill_all_at_interpreter_exit_leaves_no_process(tmp_path: Path) -> None:
     assert not alive(pid)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_runtime_dies_with_a_killed_emulator(tmp_path: Path) -> None:
+    """SIGKILL runs no atexit hook: the kernel's parent-death signal still stops the runtime."""
+    script = tmp_path / "die.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio, os, signal, sys
+            sys.path[:0] = {[str(Path(__file__).resolve().parents[2])]!r}
+            from tests.support.execution import bootstrap_fn
+            from lambda_sse.local.environment import Environment
+
+            async def main():
+                # A runtime busy in its init, away from any socket, notices nothing by itself.
+                fn = bootstrap_fn(environment={{"SLOW_INIT": "30"}})
+                env = Environment(fn, sink=lambda r: None)
+                task = asyncio.ensure_future(env.start())
+                for _ in range(500):
+                    if env.pid is not None:
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.3)
+                print(env.pid, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            asyncio.run(main())
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -9, done.stderr
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not alive(pid)
+
+
 async def test_kill_all_kills_live_environments_and_forgets_them() -> None:
     env = Environment(bootstrap_fn())
     try:

@@ -211,3 +211,18 @@ def test_node_missing_ric_is_a_clear_init_error(tmp_path: Path) -> None:
     assert r.outcome.status == "init_error"
     assert any("npm install aws-lambda-ric" in t for t in rec.texts("warning"))
     assert "npm install aws-lambda-ric" in json.loads(r.outcome.error_body)["errorMessage"]
+
+
+async def test_a_python_version_mismatch_is_warned_once_per_session() -> None:
+    rec = Recorder()
+    fns = [
+        python_fn(name, "py_buffered", "buffered_app.handler", runtime="python3.99")
+        for name in ("a", "b")
+    ]
+    async with make_pool(*fns, sink=rec) as pool:
+        for name in ("a", "b", "a"):
+            r = await run(await pool.invoke(name, event()))
+            assert r.outcome.status == "success"
+    mismatch = [w for w in rec.texts("warning") if "python3.99" in w]
+    assert len(mismatch) == 1
+    assert "is emulated with this interpreter's Python" in mismatch[0]

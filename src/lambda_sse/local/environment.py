@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
@@ -61,6 +63,27 @@ def kill_all() -> None:
 
 
 atexit.register(kill_all)
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a ``preexec_fn`` asking the kernel to SIGKILL the runtime when the emulator dies,
+    even by SIGKILL, where no atexit hook runs (prctl PR_SET_PDEATHSIG, man 2 prctl). libc is
+    loaded here, once, so the child only makes the system call between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return preexec
+
+
+_PREEXEC = _parent_death_signal()
 
 
 def _log_stream_name() -> str:
@@ -180,6 +203,7 @@ class Environment:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # its own process group: killpg reaches every child
+                preexec_fn=_PREEXEC,
             )
         except OSError as exc:
             self.state = "dead"

@@ -61,7 +61,6 @@ class _FunctionState:
     fn: FunctionConfig
     envs: list[Environment] = field(default_factory=list)
     in_flight: int = 0
-    warned: set[str] = field(default_factory=set)
 
 
 class PooledInvocation:
@@ -148,6 +147,7 @@ class Pool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        self._warned: set[str] = set()  # each warning once per pool (the CLI's session)
         self._install(functions)
 
     # -- configuration ---------------------------------------------------------------------
@@ -277,8 +277,8 @@ class Pool:
         env.reserved -= 1
         if env.spec is not None:
             for warning in env.spec.warnings:
-                if warning not in state.warned:
-                    state.warned.add(warning)
+                if warning not in self._warned:
+                    self._warned.add(warning)
                     self._log(fn.name, "warning", warning)
         if failure is not None:
             with contextlib.suppress(ValueError):
@@ -440,8 +440,8 @@ class Pool:
                 f"{fn.handler} failed under awslambdaric, which cannot stream (as on AWS): set "
                 f"AWS_LAMBDA_EXEC_WRAPPER={LAMBDA_SSE_WRAPPER} in the function's environment"
             )
-            if hint not in state.warned:
-                state.warned.add(hint)
+            if hint not in self._warned:
+                self._warned.add(hint)
                 self._log(fn.name, "warning", hint)
 
     # -- environments' end of life -----------------------------------------------------------
