@@ -1,0 +1,74 @@
+"""AWS's own Python runtime client (awslambdaric) is the reference for buffered behaviour: the
+same handler, run by both against the same strict server, must produce the same requests,
+modulo what legitimately differs (request ids, header details, stack-trace formatting)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from tests.support.runtime_api import InvokeResult, runtime_process, threaded_runtime_api
+
+FUNCTIONS = Path(__file__).parent / "functions"
+Client = Literal["lambda_sse", "awslambdaric"]
+
+EVENTS: list[dict[str, Any]] = [{"why": "first"}, {"why": "second", "ü": "ascii-safe"}]
+
+
+def run_with(client: Client, handler: str) -> tuple[list[InvokeResult], list[tuple[str, str]]]:
+    with threaded_runtime_api() as api:
+        with runtime_process(handler, api.address, cwd=FUNCTIONS, client=client):
+            api.wait_for_poll(timeout=30)
+            results = [
+                api.invoke(
+                    event,
+                    timeout=30,
+                    request_id=f"rid-{i}",
+                    cognito_identity='{"cognitoIdentityId":"id-9","cognitoIdentityPoolId":"p"}',
+                    client_context='{"custom":{"k":"v"},"env":{},"client":{}}',
+                )
+                for i, event in enumerate(EVENTS)
+            ]
+            api.wait_for_poll(timeout=30)
+        shape = [(r.method, r.path) for r in api.requests]
+    return results, shape
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, tuple[list[InvokeResult], list[tuple[str, str]]]]:
+    return {h: run_with("awslambdaric", f"reference.{h}") for h in HANDLERS}
+
+
+HANDLERS = ["ok", "fails", "context_view", "raw"]
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_same_requests_as_awslambdaric(
+    reference: dict[str, tuple[list[InvokeResult], list[tuple[str, str]]]], handler: str
+) -> None:
+    theirs, their_shape = reference[handler]
+    ours, our_shape = run_with("lambda_sse", f"reference.{handler}")
+    assert our_shape == their_shape  # same endpoints, same order, nothing extra
+    for mine, ref in zip(ours, theirs, strict=True):
+        assert mine.outcome.status == ref.outcome.status
+        if ref.outcome.status == "success":
+            assert mine.head is not None
+            assert ref.head is not None
+            assert mine.head.content_type == ref.head.content_type
+            if mine.head.content_type == "application/json":
+                assert json.loads(mine.body) == json.loads(ref.body)
+            else:
+                assert mine.body == ref.body
+            continue
+        assert mine.outcome.error_body is not None
+        assert ref.outcome.error_body is not None
+        my_doc = json.loads(mine.outcome.error_body)
+        ref_doc = json.loads(ref.outcome.error_body)
+        assert set(my_doc) == set(ref_doc)
+        for key in ("errorMessage", "errorType", "requestId"):
+            assert my_doc[key] == ref_doc[key]
+        # Both point at the same line of the handler as the last frame.
+        assert my_doc["stackTrace"][-1] == ref_doc["stackTrace"][-1]
