@@ -61,6 +61,13 @@ def run_page(server: DevServer, url: str, profile: Path, screenshot: Path | None
         assert page.get_attribute("#bar", "aria-valuenow") == "100"
         assert page.locator("#state").inner_text() == "complete"
         assert page.locator("#message").inner_text() == "All steps done"
+        # The bar animates its width: let it settle before the picture.
+        filled = (
+            "(() => { const f = document.getElementById('fill').getBoundingClientRect();"
+            " const t = document.getElementById('bar').getBoundingClientRect();"
+            " return f.width >= t.width - 0.5; })()"
+        )
+        page.wait_for_function(filled, timeout=5_000)
         if screenshot is not None:
             page.screenshot(path=str(screenshot), full_page=True)
         return page.evaluate("window.progress")
