@@ -138,10 +138,8 @@ async def open_reader(
 
 
 def ev(data: str, id: str = "", event: str = "message") -> ServerSentEvent:
-    """A decoded event as the decoder builds it."""
-    from lambda_sse.sse.event import _decoded
-
-    return _decoded(data, event, id)
+    """An event as the decoder builds it: type "message" by default, id "" when none."""
+    return ServerSentEvent(data=data, event=event, id=id)
 
 
 def sse(*lines: str) -> bytes:
