@@ -13,7 +13,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 import lambda_sse
 from lambda_sse import packaging
@@ -21,6 +23,7 @@ from lambda_sse.errors import ConfigError
 from lambda_sse.packaging import PackagingError, build_package
 from lambda_sse.sse import SSEDecoder
 from tests.conftest import require_tool
+from tests.examples.devserver import copy_example, dev_server, read_sse
 from tests.examples.wheels import make_wheel
 from tests.support.runtime_api import ThreadedRuntimeAPI, runtime_api, runtime_process
 
@@ -449,3 +452,34 @@ REST_EVENT = {
     "body": None,
     "isBase64Encoded": False,
 }
+
+
+def test_lambda_sse_dev_serves_the_unzipped_package(tmp_path: Path) -> None:
+    """The emulator runs the zip's own contents: handler and lambda_sse from the archive."""
+    unzip = require_tool("unzip")
+    source = copy_example("quickstart", tmp_path, environment={"QUICKSTART_CHUNK_INTERVAL": "0.01"})
+    out = tmp_path / "package.zip"
+    build_package(source, out)
+    served = tmp_path / "served"
+    subprocess.run([unzip, "-q", str(out), "-d", str(served)], check=True, timeout=30)
+    config = yaml.safe_load((source / "serverless.yml").read_text())
+    del config["package"]
+    # A probe beside the unzipped code reports where lambda_sse was imported from.
+    (served / "probe.py").write_text(
+        "import lambda_sse\n\n"
+        "def handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': lambda_sse.__file__}\n"
+    )
+    config["functions"]["probe"] = {
+        "handler": "probe.handler",
+        "events": [{"http": {"path": "/probe", "method": "get"}}],
+    }
+    (served / "serverless.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with dev_server(served, tmp_path) as server:
+        origin = httpx.get(f"{server.rest}/dev/probe", timeout=15)
+        assert origin.status_code == 200, server.output()
+        assert Path(origin.text).resolve().is_relative_to(served.resolve())
+        hello = httpx.get(f"{server.rest}/dev/hello", timeout=15)
+        assert hello.json()["message"] == "Hello from Python on Lambda!"
+        stream = read_sse(f"{server.url(1)}/", timeout=20)
+        assert [a.event.event for a in stream.arrivals] == ["message"] * 10 + ["end"]
