@@ -357,3 +357,16 @@ async def test_close_stops_every_process_and_aborts_running_invocations() -> Non
     assert not alive(invs[0].pid or 0)
     with pytest.raises(Exception, match="closed"):
         await pool.invoke("boot", b"{}")
+
+
+async def test_reload_without_a_function_removes_it() -> None:
+    async with make_pool(bootstrap_fn(), bootstrap_fn("other")) as pool:
+        inv = await pool.invoke("other", event(action="echo"))
+        await run(inv)
+        pool.reload([bootstrap_fn()])
+        with pytest.raises(UnknownFunction, match="functions: boot"):
+            await pool.invoke("other", b"{}")
+        assert (await run(await pool.invoke("boot", event(action="echo")))).outcome.status == (
+            "success"
+        )
+        await wait_until(lambda: not alive(inv.pid or 0))

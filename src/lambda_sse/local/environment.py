@@ -216,6 +216,18 @@ class Environment:
                 error_body=_error_doc("Runtime.InvalidEntrypoint", message),
             )
         _LIVE_GROUPS.add(self._proc.pid)
+        if self._killed_by_us:
+            # stop() ran while the process was being spawned: it must not outlive the stop.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            _LIVE_GROUPS.discard(self._proc.pid)
+            await self._proc.wait()
+            self.state = "dead"
+            return InvocationOutcome(
+                status="init_error",
+                error_type="Sandbox.Failure",
+                error_body=_error_doc("Sandbox.Failure", "stopped during init"),
+            )
         self._exited = asyncio.get_running_loop().create_future()
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None

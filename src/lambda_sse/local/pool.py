@@ -147,6 +147,7 @@ class Pool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        self._removed: list[_FunctionState] = []  # dropped by a reload, envs still running
         self._warned: set[str] = set()  # each warning once per pool (the CLI's session)
         self._install(functions)
 
@@ -185,9 +186,15 @@ class Pool:
         if isinstance(functions, ProjectConfig):
             functions = functions.functions
         if functions is not None:
+            functions = list(functions)
             self._install(functions)
+            kept = {fn.name for fn in functions}
+            for name in [n for n in self._functions if n not in kept]:
+                # Gone from the config: no new invocations; its environments stop when idle.
+                state = self._functions.pop(name)
+                self._removed.append(state)
         self.generation += 1
-        for state in self._functions.values():
+        for state in [*self._functions.values(), *self._removed]:
             for env in list(state.envs):
                 if env.busy == 0 and env.state == "ready":
                     self._retire(state, env)
@@ -469,7 +476,7 @@ class Pool:
         SIGTERM first so the runtime can shut down (lifespan), SIGKILL after ``grace``."""
         now = self._clock()
         doomed: list[tuple[_FunctionState, Environment]] = []
-        for state in self._functions.values():
+        for state in [*self._functions.values(), *self._removed]:
             for env in list(state.envs):
                 if env.state == "dead" or (
                     env.state == "ready"
@@ -504,8 +511,9 @@ class Pool:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        envs = [env for state in self._functions.values() for env in state.envs]
-        for state in self._functions.values():
+        states = [*self._functions.values(), *self._removed]
+        envs = [env for state in states for env in state.envs]
+        for state in states:
             state.envs.clear()
         await asyncio.gather(*(env.stop(self.grace) for env in envs))
         if self._tasks:
