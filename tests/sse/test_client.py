@@ -511,6 +511,19 @@ async def test_each_event_is_yielded_before_the_server_sends_the_next(
 
 
 @pytest.mark.anyio
+async def test_a_stream_written_one_byte_at_a_time(
+    server: SSEServer, open_reader: Callable[..., Reader]
+) -> None:
+    # A BOM, CRLF and CR line ends and a multi-byte character, every byte its own HTTP chunk:
+    # splits inside the BOM, between CR and LF, and inside the UTF-8 sequence.
+    raw = "\ufeffid: 1\r\ndata: caf\u00e9\r\n\r\nevent: x\rdata: 2\r\rdata: 3\n\n".encode()
+    server.script("/events", Stream([raw[i : i + 1] for i in range(len(raw))]), Reply(204))
+    events, error = await open_reader(server.url()).until_error()
+    assert events == [ev("café", "1"), ev("2", "1", "x"), ev("3", "1")]
+    assert isinstance(error, EventSourceStatusError)
+
+
+@pytest.mark.anyio
 async def test_events_before_an_oversized_line_are_delivered_then_the_error(
     server: SSEServer, open_reader: Callable[..., Reader]
 ) -> None:
