@@ -294,6 +294,7 @@ def write_module(directory: Path, name: str, source: str) -> Path:
     """Write ``name``.py (``name`` may be dotted: packages get an ``__init__.py``)."""
     parts = name.split(".")
     folder = directory
+    folder.mkdir(parents=True, exist_ok=True)
     for part in parts[:-1]:
         folder = folder / part
         folder.mkdir(exist_ok=True)
