@@ -1,12 +1,68 @@
-"""The ``lambda-sse`` command: argument parsing and wiring only."""
+"""The ``lambda-sse`` command: argument parsing and wiring only.
+
+``lambda-sse dev`` and ``lambda-sse invoke`` run the emulator (:mod:`lambda_sse.local.app`);
+``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`). Heavy modules are
+imported only by the subcommand that needs them. A user mistake (a bad config, a missing file, a
+busy port) prints one line and exits 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 from lambda_sse._version import __version__
+from lambda_sse.errors import ConfigError
+
+EXIT_USAGE = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535)")
+    return value
+
+
+def _project_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="serverless.yml or template.yaml to read (default: serverless.yml when the folder "
+        "has one, else template.yaml)",
+    )
+    parser.add_argument("--stage", help="the Serverless Framework's --stage (${opt:stage})")
+    parser.add_argument("--region", help="the region (${opt:region}, AWS_REGION)")
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="turn off Lambda's and API Gateway's bandwidth limits",
+    )
+
+
+def _packaging() -> ModuleType | None:
+    if importlib.util.find_spec("lambda_sse.packaging") is None:
+        return None
+    return importlib.import_module("lambda_sse.packaging")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,8 +71,90 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stream from AWS Lambda in Python; run it locally with AWS's behaviour.",
     )
     parser.add_argument("--version", action="version", version=f"lambda-sse {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    dev = commands.add_parser(
+        "dev",
+        help="serve the project's API Gateway routes and Function URLs locally",
+        description="Serve the functions DIR/serverless.yml (or DIR/template.yaml) declares: "
+        "the REST API at http://HOST:PORT/{stage}/{path}, the k-th Function URL on PORT+k.",
+    )
+    dev.add_argument("directory", nargs="?", default=".", type=Path, metavar="DIR")
+    dev.add_argument("--port", type=_port, default=3000, help="REST API port (default 3000)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    _project_arguments(dev)
+    dev.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="invocations at once per environment (Lambda Managed Instances); default 1",
+    )
+    dev.add_argument("--no-reload", action="store_true", help="do not watch the code for changes")
+    dev.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="REST STREAM idle timeout (default from the endpoint type: EDGE 30 s, else 300 s)",
+    )
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="invoke one function once and print its (streamed) response",
+        description="Invoke FUNCTION once with the JSON event from --event (default {}) and "
+        "write the response bytes to stdout as they arrive.",
+    )
+    invoke.add_argument("function", metavar="FUNCTION")
+    invoke.add_argument("directory", nargs="?", default=".", type=Path, metavar="DIR")
+    invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
+    _project_arguments(invoke)
+
+    packaging = _packaging()
+    if packaging is not None:
+        package = commands.add_parser("package", help="build a deployable Lambda zip")
+        packaging.add_arguments(package)
     return parser
+
+
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    options: dict[str, str] = {}
+    if args.stage:
+        options["stage"] = args.stage
+    if args.region:
+        options["region"] = args.region
+    return options
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lambda_sse.local.app import DevOptions, InvokeOptions, run_dev, run_invoke
+
+    if args.command == "dev":
+        return asyncio.run(
+            run_dev(
+                DevOptions(
+                    directory=args.directory,
+                    config=args.config,
+                    host=args.host,
+                    port=args.port,
+                    limits=not args.no_limits,
+                    concurrency=args.concurrency,
+                    reload=not args.no_reload,
+                    idle_timeout=args.idle_timeout,
+                    options=_options(args),
+                )
+            )
+        )
+    return asyncio.run(
+        run_invoke(
+            InvokeOptions(
+                function=args.function,
+                directory=args.directory,
+                config=args.config,
+                event=args.event,
+                limits=not args.no_limits,
+                options=_options(args),
+            )
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    if args.command == "package":
+        packaging = _packaging()
+        assert packaging is not None
+        result: int = packaging.run(args)
+        return result
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        print(f"lambda-sse {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

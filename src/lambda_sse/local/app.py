@@ -1,0 +1,232 @@
+"""The two commands of the emulator, as coroutines the CLI runs: ``dev`` and ``invoke``.
+
+``run_dev`` loads the config, starts the pool and the front doors, prints the route table,
+watches the code for changes and stops everything (every environment, no orphans) on
+SIGINT/SIGTERM. ``run_invoke`` invokes one function once and copies its streamed bytes to
+stdout as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from lambda_sse.errors import ConfigError
+from lambda_sse.local.config import load_project
+from lambda_sse.local.frontdoor.doors import Reporter
+from lambda_sse.local.model import ProjectConfig, Throttled
+from lambda_sse.local.server import Console, DevServer, watch
+
+__all__ = ["DevOptions", "InvokeOptions", "run_dev", "run_invoke"]
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    directory: Path = Path(".")
+    config: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 3000
+    limits: bool = True
+    concurrency: int | None = None
+    reload: bool = True
+    idle_timeout: float | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
+
+
+@dataclass(frozen=True)
+class InvokeOptions:
+    function: str
+    directory: Path = Path(".")
+    config: str | None = None
+    event: str | None = None  # a file, "-" for stdin, None for {}
+    limits: bool = True
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def _load(
+    directory: Path, config: str | None, options: Mapping[str, str], console: Console
+) -> ProjectConfig:
+    project = load_project(directory, config, options=options)
+    for warning in project.warnings:
+        console.warning(warning)
+    return project
+
+
+def _routes_of(project: ProjectConfig) -> object:
+    return [(fn.name, fn.routes, fn.url) for fn in project.functions]
+
+
+async def run_dev(options: DevOptions, console: Console | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (or cancellation). Raises ConfigError for a bad config."""
+    from lambda_sse.local.environment import kill_all
+    from lambda_sse.local.pool import Pool
+
+    started = time.monotonic()
+    console = console or Console()
+    project = _load(options.directory, options.config, options.options, console)
+    reporter = Reporter(access=console.access, warning=console.warning)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    pool = Pool(
+        project, limits=options.limits, max_concurrency=options.concurrency, sink=console.record
+    )
+    server = DevServer(
+        project,
+        pool,
+        host=options.host,
+        port=options.port,
+        limits=options.limits,
+        reporter=reporter,
+        idle_timeout=options.idle_timeout,
+    )
+    watcher: asyncio.Task[None] | None = None
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {options.host}:{options.port} ({exc.strerror or exc}); "
+                "pass another --port, or stop what uses it",
+                key="--port",
+            ) from None
+        _print_table(console, project, server, options.limits)
+        console.line(
+            console.paint(
+                f"ready in {(time.monotonic() - started) * 1000:.0f} ms; Ctrl-C stops", "dim"
+            )
+        )
+        if options.reload:
+            watcher = asyncio.ensure_future(_watch(project, pool, console, options))
+        await stop.wait()
+        console.line(console.paint("stopping: closing listeners and environments", "dim"))
+        return 0
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await server.close()
+        await pool.close()
+        kill_all()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+async def _watch(
+    project: ProjectConfig, pool: object, console: Console, options: DevOptions
+) -> None:
+    from lambda_sse.local.pool import Pool
+
+    assert isinstance(pool, Pool)
+    folders = sorted({fn.code_dir for fn in project.functions})
+    routes = _routes_of(project)
+
+    def changed() -> None:
+        nonlocal routes
+        try:
+            fresh = load_project(options.directory, options.config, options=options.options)
+        except ConfigError as exc:
+            console.warning(f"config not reloaded: {exc}")
+            pool.reload()
+            return
+        if _routes_of(fresh) != routes:
+            console.warning("routes or Function URLs changed: restart lambda-sse dev to serve them")
+        pool.reload(fresh)
+        console.line(console.paint("code changed: new invocations get new environments", "cyan"))
+
+    await watch(folders, changed, extra=[project.source])
+
+
+def _print_table(console: Console, project: ProjectConfig, server: DevServer, limits: bool) -> None:
+    endpoints = server.endpoints()
+    console.line(
+        console.paint(f"lambda-sse dev: {project.service} ({project.source.name})", "green")
+    )
+    if not endpoints:
+        console.line("  no HTTP routes or Function URLs declared; use `lambda-sse invoke`")
+    width = max((len(e.method) for e in endpoints), default=3)
+    url_width = max((len(e.url) for e in endpoints), default=10)
+    for e in endpoints:
+        console.line(
+            f"  {e.kind:<8} {e.method:<{width}} {e.url:<{url_width}}  "
+            f"{console.paint(e.mode, 'cyan')} -> {e.function}"
+        )
+    endpoint = project.api.endpoint_type
+    console.line(
+        console.paint(
+            f"  stage {project.api.stage}, {endpoint} endpoint; bandwidth limits "
+            f"{'on' if limits else 'off'}",
+            "dim",
+        )
+    )
+
+
+def _read_event(source: str | None, stdin: BinaryIO) -> bytes:
+    if source is None:
+        return b"{}"
+    try:
+        data = stdin.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"--event {source}: cannot read it ({exc.strerror or exc})", key="--event"
+        ) from None
+    try:
+        json.loads(data)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--event {source}: not JSON ({exc}); give a JSON event file", key="--event"
+        ) from None
+    return data
+
+
+async def run_invoke(
+    options: InvokeOptions,
+    console: Console | None = None,
+    *,
+    stdout: BinaryIO | None = None,
+    stdin: BinaryIO | None = None,
+) -> int:
+    """Invoke once; the response bytes go to stdout as they arrive. 0 on success, 1 otherwise."""
+    from lambda_sse.local.environment import kill_all
+    from lambda_sse.local.pool import Pool, UnknownFunction
+
+    console = console or Console()
+    out = stdout or sys.stdout.buffer
+    project = _load(options.directory, options.config, options.options, console)
+    event = _read_event(options.event, stdin or sys.stdin.buffer)
+    pool = Pool(project, limits=options.limits, sink=console.record)
+    try:
+        try:
+            inv = await pool.invoke(options.function, event)
+        except UnknownFunction as exc:
+            raise ConfigError(str(exc), key="FUNCTION") from None
+        except Throttled as exc:
+            console.warning(f"throttled: {exc}")
+            return 1
+        async for chunk in inv.body():
+            out.write(chunk)
+            out.flush()
+        outcome = await inv.outcome()
+        if outcome.status != "success" or outcome.trailer_error:
+            detail = (outcome.error_body or b"").decode("utf-8", "replace")
+            console.warning(
+                f"invocation ended with {outcome.error_type or outcome.status} {detail}".rstrip()
+            )
+            return 1
+        return 0
+    finally:
+        await pool.close()
+        kill_all()
+
