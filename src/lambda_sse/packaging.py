@@ -48,6 +48,7 @@ __all__ = [
     "add_arguments",
     "build_package",
     "collect_tree",
+    "config_defaults",
     "pip_install_command",
     "platform_tags",
     "run",
@@ -400,6 +401,40 @@ def build_package(
     return PackageResult(output, len(entries), unzipped, zipped, tuple(warnings))
 
 
+def config_defaults(directory: Path) -> tuple[str | None, str | None, list[str]]:
+    """The architecture and Python version that the folder's serverless.yml / template.yaml
+    give its Python functions, when they all agree; plus warnings. ``(None, None, [])`` when
+    there is no such file or the emulator's config reader (extra ``local``) is not installed."""
+    try:
+        from lambda_sse.local.config import CONFIG_NAMES, load_project
+    except ImportError:
+        return None, None, []
+    if not any((directory / name).is_file() for name in CONFIG_NAMES):
+        return None, None, []
+    try:
+        project = load_project(directory)
+    except LambdaSSEError as exc:
+        return None, None, [f"cannot read the deployment config, so the defaults apply: {exc}"]
+    functions = [fn for fn in project.functions if fn.runtime.startswith("python")]
+    warnings: list[str] = []
+    found: list[str | None] = []
+    for what, values, option in (
+        ("architectures", {fn.architecture for fn in functions}, "--arch"),
+        ("Python runtimes", {fn.runtime.removeprefix("python") for fn in functions}, None),
+    ):
+        if len(values) == 1:
+            found.append(values.pop())
+            continue
+        found.append(None)
+        if len(values) > 1:
+            flag = option or "--python-version"
+            warnings.append(
+                f"{project.source.name} mixes {what} ({', '.join(sorted(values))}): one zip "
+                f"cannot serve them all; pass {flag} and package each group separately"
+            )
+    return found[0], found[1], warnings
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI (wired into cli.py as `lambda-sse package`)
 
@@ -433,13 +468,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arch",
         choices=sorted(ARCHITECTURES),
-        default="x86_64",
-        help="the function's architecture (default: x86_64)",
+        default=None,
+        help="the function's architecture (default: what serverless.yml or template.yaml "
+        "declares, else x86_64)",
     )
     parser.add_argument(
         "--python-version",
-        default="3.12",
-        help="the Lambda Python runtime the wheels are for (default: 3.12)",
+        default=None,
+        help="the Lambda Python runtime the wheels are for (default: the declared runtime, "
+        "else 3.12)",
     )
     parser.add_argument(
         "--find-links",
@@ -466,20 +503,32 @@ def _report(result: PackageResult) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    declared_arch, declared_python, notes = config_defaults(Path(args.directory))
+    architecture = args.arch or declared_arch or "x86_64"
+    python_version = args.python_version or declared_python or "3.12"
+    if args.arch and declared_arch and args.arch != declared_arch:
+        notes.append(
+            f"--arch {args.arch}, but the deployment config declares {declared_arch}: "
+            "compiled wheels will not load on Lambda"
+        )
+    if args.python_version and declared_python and args.python_version != declared_python:
+        notes.append(
+            f"--python-version {args.python_version}, but the deployment config declares "
+            f"python{declared_python}"
+        )
+    for note in notes:
+        print(f"lambda-sse package: warning: {note}", file=sys.stderr)
     try:
         result = build_package(
             args.directory,
             args.output,
             requirements=args.requirements,
-            architecture=args.arch,
-            python_version=args.python_version,
+            architecture=architecture,
+            python_version=python_version,
             find_links=args.find_links,
             no_index=args.no_index,
         )
-    except LambdaSSEError as exc:
-        print(f"lambda-sse package: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
+    except (LambdaSSEError, OSError) as exc:
         print(f"lambda-sse package: error: {exc}", file=sys.stderr)
         return 2
     for warning in result.warnings:

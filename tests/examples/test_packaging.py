@@ -58,7 +58,10 @@ def function_dir(tmp_path: Path) -> Path:
     (root / "handler.py").write_text("def hello(event, context):\n    return {'ok': True}\n")
     (root / "lib" / "pkg" / "__init__.py").write_text("")
     (root / "data.json").write_text("{}")
-    (root / "serverless.yml").write_text("service: x\n")
+    (root / "serverless.yml").write_text(
+        "service: x\nprovider: {name: aws, runtime: python3.12}\n"
+        "functions: {hello: {handler: handler.hello}}\n"
+    )
     (root / "template.yaml").write_text("Resources: {}\n")
     for clutter in (
         "__pycache__/handler.cpython-311.pyc",
@@ -483,3 +486,38 @@ def test_lambda_sse_dev_serves_the_unzipped_package(tmp_path: Path) -> None:
         assert hello.json()["message"] == "Hello from Python on Lambda!"
         stream = read_sse(f"{server.url(1)}/", timeout=20)
         assert [a.event.event for a in stream.arrivals] == ["message"] * 10 + ["end"]
+
+
+def test_defaults_come_from_the_deployment_config(
+    function_dir: Path, tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (function_dir / "serverless.yml").write_text(
+        "service: x\nprovider: {name: aws, runtime: python3.12, architecture: arm64}\n"
+        "functions: {hello: {handler: handler.hello}}\n"
+    )
+    assert packaging.config_defaults(function_dir) == ("arm64", "3.12", [])
+    code, out = package_with(function_dir, tmp_path, wheelhouse, "demo_native")
+    assert code == 0
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("demo_native/__init__.py") == b"MACHINE = 'aarch64'\n"
+    # An explicit --arch that contradicts the config still builds, with a warning.
+    code, _ = package_with(function_dir, tmp_path, wheelhouse, "demo_native", "--arch", "x86_64")
+    assert code == 0
+    assert "but the deployment config declares arm64" in capsys.readouterr().err
+
+
+def test_mixed_architectures_are_pointed_out(function_dir: Path) -> None:
+    (function_dir / "serverless.yml").write_text(
+        "service: x\nprovider: {name: aws, runtime: python3.12}\n"
+        "functions:\n  a: {handler: handler.hello}\n"
+        "  b: {handler: handler.hello, architecture: arm64}\n"
+    )
+    arch, python, warnings = packaging.config_defaults(function_dir)
+    assert (arch, python) == (None, "3.12")
+    assert len(warnings) == 1
+    assert "mixes architectures (arm64, x86_64)" in warnings[0]
+
+
+def test_examples_declare_what_the_packager_assumes() -> None:
+    for name in ("quickstart", "fastapi"):
+        assert packaging.config_defaults(ROOT / "examples" / name) == ("x86_64", "3.12", [])
