@@ -220,8 +220,7 @@ class _Door:
             responder.abort()
             return cut.note
         except ClientGone:
-            inv.detach()
-            self.reporter.warning(f"{inv.request_id}: {DETACHED_NOTE}")
+            inv.detach()  # the pool logs that the function keeps running
             responder.abort()
             return DETACHED_NOTE
         outcome = await inv.outcome()

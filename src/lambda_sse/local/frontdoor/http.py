@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import h11
 
@@ -45,6 +46,13 @@ class RequestTooLarge(LambdaSSEError):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.status)
         self.reply = reply
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
 
 
 class Responder:
@@ -85,7 +93,7 @@ class Responder:
         self.started = True
         self.status = status
         encoded = [(n.encode("latin-1"), v.encode("latin-1", "replace")) for n, v in headers]
-        self._write(h11.Response(status_code=status, headers=encoded))
+        self._write(h11.Response(status_code=status, headers=encoded, reason=_reason(status)))
 
     async def start_stream(self, status: int, headers: list[tuple[str, str]]) -> None:
         """Start a chunked response; send the head at once so clients see it immediately."""
@@ -228,20 +236,12 @@ async def _refuse(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Rep
     written directly), then close."""
     if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    reason = _REASONS.get(reply.status, "Error")
-    lines = [f"HTTP/1.1 {reply.status} {reason}"]
+    lines = [f"HTTP/1.1 {reply.status} {_reason(reply.status).decode()}"]
     lines += [f"{name}: {value}" for name, value in reply.headers]
     lines += [f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
     with contextlib.suppress(ConnectionError):
         writer.write("\r\n".join(lines).encode("latin-1") + reply.body)
         await writer.drain()
-
-
-_REASONS = {
-    400: "Bad Request",
-    413: "Request Entity Too Large",
-    431: "Request Header Fields Too Large",
-}
 
 
 class Listener:
