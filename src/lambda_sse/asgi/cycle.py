@@ -97,6 +97,18 @@ class HttpCycle:
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
+        if self.sent and not self.complete and type(message) is dict:
+            # The hot path of a stream: one more body chunk, checked in a few lookups.
+            body = message.get("body", b"")
+            if message.get("type") == "http.response.body" and type(body) is bytes:
+                more = message.get("more_body", False)
+                if body:
+                    await self._sink.body(body)
+                if not more:
+                    self.complete = True
+                    self._done.set()
+                    await self._sink.end()
+                return
         kind = message.get("type") if isinstance(message, Mapping) else None
         if self.complete:
             raise ASGIProtocolError(f"{kind!r} sent after the response was complete")

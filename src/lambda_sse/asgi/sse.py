@@ -37,27 +37,30 @@ _FIELDS = frozenset({"data", "event", "id", "retry", "comment"})
 def encode_item(item: Item) -> bytes:
     """Bytes of one item: a :class:`ServerSentEvent`, a dict of its fields (``data`` that is not
     a string is sent as compact JSON), a string (one data event) or pre-encoded bytes."""
+    kind = type(item)  # exact types first: this runs once per event
+    if kind is ServerSentEvent:
+        return item.encode()  # type: ignore[union-attr]
+    if kind is dict or isinstance(item, Mapping):
+        return _encode_fields(item)  # type: ignore[arg-type]
+    if kind is str or isinstance(item, str):
+        return encode(item)  # type: ignore[arg-type]
+    if kind is bytes:
+        return item  # type: ignore[return-value]
     if isinstance(item, ServerSentEvent):
         return item.encode()
-    if isinstance(item, str):
-        return encode(item)
-    if isinstance(item, bytes):
-        return item
-    if isinstance(item, Mapping):
-        extra = set(item) - _FIELDS
-        if extra:
-            raise ResponseStreamError(
-                f"an SSE event dict takes {sorted(_FIELDS)}, not {sorted(map(str, extra))}"
-            )
-        data = item.get("data")
-        if data is not None and not isinstance(data, str):
-            data = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        return encode(
-            data, item.get("event"), item.get("id"), item.get("retry"), item.get("comment")
-        )
     raise ResponseStreamError(
         f"EventSourceResponse yields ServerSentEvent, dict, str or bytes, not {type(item).__name__}"
     )
+
+
+def _encode_fields(item: Mapping[str, Any]) -> bytes:
+    if not item.keys() <= _FIELDS:
+        extra = sorted(map(str, set(item) - _FIELDS))
+        raise ResponseStreamError(f"an SSE event dict takes {sorted(_FIELDS)}, not {extra}")
+    data = item.get("data")
+    if data is not None and not isinstance(data, str):
+        data = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return encode(data, item.get("event"), item.get("id"), item.get("retry"), item.get("comment"))
 
 
 def _last_event_id(scope: Scope) -> str:
@@ -207,13 +210,12 @@ class EventSourceResponse(_Base):
 
     async def _produce(self, iterator: AsyncIterator[Item], send: Send) -> None:
         loop = asyncio.get_running_loop()
-        message: dict[str, Any] = {"type": "http.response.body", "body": b"", "more_body": True}
         async for item in iterator:
             chunk = encode_item(item)
             if self._ping_task is not None:
                 await self._ping_task  # a heartbeat is on the wire: do not interleave
             self._sending_since = loop.time()
-            await send({**message, "body": chunk})
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
             self._last_send = self._sending_since
             self._sending_since = None
             if self._stop is not None:
