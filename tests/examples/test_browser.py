@@ -43,7 +43,7 @@ def browser_page(profile: Path) -> Iterator[Any]:
             executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 880, "height": 700},
+            viewport={"width": 880, "height": 820},
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
