@@ -221,3 +221,30 @@ def test_malformed_events_raise_clear_errors(
     with pytest.raises(EventShapeError, match=message) as info:
         detect(event).request(event)
     assert isinstance(info.value, EventTranslationError)
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind"),
+    [
+        ({}, "function_url"),  # the lambda-url domain
+        ({"domainName": "abc.execute-api.eu-west-1.amazonaws.com"}, "http_api"),
+        # the emulator (and any host without an AWS domain): AuthType NONE says "anonymous"
+        (
+            {"domainName": "127.0.0.1:3001", "accountId": "anonymous", "apiId": "local"},
+            "function_url",
+        ),
+        ({"domainName": "api.example.com", "apiId": "a1b2c3d4e5"}, "http_api"),  # custom domain
+        ({"domainName": "api.example.com"}, "function_url"),  # 32-character url id
+    ],
+)
+def test_function_url_or_http_api(changes: dict[str, Any], kind: str) -> None:
+    event = load("function_url_docs.json")
+    event["requestContext"].update(changes)
+    assert detect(event).kind == kind
+
+
+def test_http_api_route_key_means_http_api() -> None:
+    event = load("function_url_docs.json")
+    event["requestContext"]["domainName"] = "api.example.com"
+    event["routeKey"] = "GET /my/path"
+    assert detect(event).kind == "http_api"

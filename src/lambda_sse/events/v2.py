@@ -39,13 +39,27 @@ def split_headers_v2(headers: HeaderList) -> tuple[dict[str, str], list[str]]:
 
 
 def is_function_url_event(event: Mapping[str, Any]) -> bool:
-    """A Function URL's domain is ``<url-id>.lambda-url.<region>.on.aws``, and its ``apiId`` is
-    that 32-character url id (an HTTP API id has 10 characters)."""
+    """Whether a payload 2.0 event comes from a Function URL rather than an HTTP API.
+
+    Signs, strongest first: a Function URL's domain is ``<url-id>.lambda-url.<region>.on.aws``
+    and an HTTP API's ``<api-id>.execute-api.<region>.amazonaws.com``; a Function URL with
+    ``AuthType: NONE`` reports ``accountId: "anonymous"`` (urls-invocation.html, request payload)
+    and its ``apiId`` is the 32-character url id (an HTTP API id has 10); an HTTP API route other
+    than ``$default`` has a key like ``"GET /items"``. Anything else (an HTTP API behind a custom
+    domain) counts as an HTTP API: the one that never streams.
+    """
     context = event.get("requestContext")
     if not isinstance(context, Mapping):
         return False
     domain = context.get("domainName")
-    if isinstance(domain, str) and ".lambda-url." in domain:
+    if isinstance(domain, str):
+        if ".lambda-url." in domain:
+            return True
+        if ".execute-api." in domain:
+            return False
+    if event.get("routeKey", "$default") != "$default":
+        return False
+    if context.get("accountId") == "anonymous":
         return True
     api_id = context.get("apiId")
     return isinstance(api_id, str) and len(api_id) == 32
