@@ -166,3 +166,17 @@ def test_event_source_gets_every_step_once_across_cuts(short_server: DevServer, 
             steps.append(data(event)["step"])
             assert len(steps) <= 12
     assert steps == list(range(1, 13))
+
+
+def test_the_emulator_function_url_event_reads_as_a_function_url() -> None:
+    """What the URL tests above need: the bridge streams only for events it recognises as a
+    Function URL's (on AWS the domain is <url-id>.lambda-url.<region>.on.aws); an event it takes
+    for an HTTP API's is answered buffered, and a RESPONSE_STREAM URL then shows the JSON
+    envelope verbatim."""
+    from lambda_sse.events import detect
+    from lambda_sse.local.frontdoor.build import build_v2_event
+    from lambda_sse.local.frontdoor.request import Request
+
+    request = Request("GET", "/events", (("Host", "127.0.0.1:3001"),))
+    assert detect(build_v2_event(request)).kind == "function_url"
+    assert detect(build_v2_event(request, function_url=False)).kind == "http_api"
