@@ -67,10 +67,10 @@ def test_an_oversized_unterminated_line_in_one_chunk_raises() -> None:
 
 
 def test_event_limit_counts_the_data_of_one_event() -> None:
-    decoder = SSEDecoder(max_event=12)
-    # Twice "12345" plus the LF that each data line adds is 12 bytes: the limit, not over it.
+    decoder = SSEDecoder(max_event=11)
+    # "12345", LF, "12345" is 11 bytes of data: the limit, not over it.
     assert decoder.feed(b"data: 12345\ndata:12345\n\n")[0].data == "12345\n12345"
-    with pytest.raises(SSELimitError, match="max_event=12") as caught:
+    with pytest.raises(SSELimitError, match="max_event=11") as caught:
         decoder.feed(b"data: a\n\ndata: 12345\ndata: 123456\n\n")
     assert [e.data for e in caught.value.events] == ["a"]
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from lambda_sse.errors import SSEDecodeError
-from lambda_sse.sse.event import ServerSentEvent, _decoded
+from lambda_sse.sse.event import ServerSentEvent
 
 __all__ = ["DEFAULT_MAX_EVENT", "DEFAULT_MAX_LINE", "SSEDecoder", "SSELimitError"]
 
@@ -38,6 +38,7 @@ DEFAULT_MAX_LINE = 4 * 1024 * 1024
 DEFAULT_MAX_EVENT = 16 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
+_new = object.__new__
 # int() refuses strings longer than this (CVE-2020-10735 guard); a longer retry is ignored.
 _MAX_RETRY_DIGITS = 4300
 
@@ -66,6 +67,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_bom",
+        "_counted",
         "_cr",
         "_data",
         "_failed",
@@ -106,7 +108,8 @@ class SSEDecoder:
         self._tail = b""  # the unfinished line
         self._parts: list[bytes] = []  # more unfinished-line pieces, joined when a line ends
         self._data: list[bytes] = []
-        self._size = 0  # bytes of data buffered for the pending event
+        self._size = 0  # bytes of the pending event's data, over its first _counted lines
+        self._counted = 0
         self._type = b""
         self._id = self.last_event_id
 
@@ -152,32 +155,59 @@ class SSEDecoder:
         return self._lines(lines)
 
     def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
+        # The hot loop. State lives in locals and is written back at the end; events are built
+        # inline (no __init__: their fields are valid by construction); the commonest line
+        # shapes ("data: x", "id: x", "event: x") skip the general partition.
         events: list[ServerSentEvent] = []
+        append = events.append
+        new = _new
         data = self._data
         size = self._size
+        counted = self._counted
         etype = self._type
+        id_buffer = self._id
+        last_id = self.last_event_id
         max_event = self.max_event
-        for line in lines:
-            if not line:
-                # Dispatch (9.2.6): the stream's id moves first, even for a block without data.
-                self.last_event_id = last_id = self._id
-                if data:
-                    events.append(
-                        _decoded(
-                            b"\n".join(data).decode("utf-8", "replace"),
-                            etype.decode("utf-8", "replace") if etype else "message",
-                            last_id,
-                        )
-                    )
-                    data = []
-                    size = 0
-                etype = b""
-            elif line[:6] == b"data: ":
-                data.append(line[6:])
-                size += len(line) - 5
-                if size > max_event:
-                    return self._over_event(events, size)
-            else:
+        type_raw, type_str = b"", "message"  # the last type decoded, reused while it repeats
+        try:
+            for line in lines:
+                if not line:
+                    # Dispatch (9.2.6): the stream's id moves first, even without data.
+                    last_id = id_buffer
+                    if data:
+                        event = new(ServerSentEvent)
+                        raw = data[0] if len(data) == 1 else b"\n".join(data)
+                        if len(raw) > max_event:
+                            self._over_event(events, len(raw))
+                        try:
+                            event._data = raw.decode()  # strict is faster; bad bytes are rare
+                        except UnicodeDecodeError:
+                            event._data = raw.decode("utf-8", "replace")
+                        if etype != type_raw:
+                            type_raw = etype
+                            type_str = etype.decode("utf-8", "replace") if etype else "message"
+                        event._event = type_str
+                        event._id = last_id
+                        event._retry = None
+                        event._comment = None
+                        append(event)
+                        data = []
+                        size = counted = 0
+                    etype = b""
+                    continue
+                first = line[0]
+                if first == 100 and line[:6] == b"data: ":  # d
+                    data.append(line[6:])
+                    continue
+                if first == 105 and line[:4] == b"id: ":  # i
+                    if b"\0" not in line:
+                        id_buffer = line[4:].decode("utf-8", "replace")
+                    continue
+                if first == 101 and line[:7] == b"event: ":  # e
+                    etype = line[7:]
+                    continue
+                if first == 58:  # a colon: a comment
+                    continue
                 name, _, value = line.partition(b":")
                 if not name:
                     continue  # a comment
@@ -185,14 +215,11 @@ class SSEDecoder:
                     value = value[1:]
                 if name == b"data":
                     data.append(value)
-                    size += len(value) + 1
-                    if size > max_event:
-                        return self._over_event(events, size)
                 elif name == b"event":
                     etype = value
                 elif name == b"id":
                     if b"\0" not in value:
-                        self._id = value.decode("utf-8", "replace")
+                        id_buffer = value.decode("utf-8", "replace")
                 elif (
                     name == b"retry"
                     # bytes.isdigit() is ASCII-only, exactly the spec's "ASCII digits".
@@ -200,9 +227,21 @@ class SSEDecoder:
                     and len(value.lstrip(b"0")) <= _MAX_RETRY_DIGITS
                 ):
                     self.retry = int(value)
-        self._data = data
-        self._size = size
-        self._type = etype
+            if len(data) > counted:
+                # The pending event's data, counted once per feed rather than once per line:
+                # together with the check at dispatch, no event holds more than max_event bytes
+                # beyond the chunk being parsed.
+                size += sum(map(len, data[counted:])) + len(data) - counted
+                counted = len(data)
+                if size - 1 > max_event:
+                    self._over_event(events, size - 1)
+        finally:
+            self._data = data
+            self._size = size
+            self._counted = counted
+            self._type = etype
+            self._id = id_buffer
+            self.last_event_id = last_id
         return events
 
     def _hold(self, piece: bytes) -> None:
