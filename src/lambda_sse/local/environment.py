@@ -242,6 +242,7 @@ class Environment:
             return failure
         self.state = "ready"
         self.last_used = self._clock()
+        self.max_memory_mb()  # a first figure, should the process die in its first invocation
         return None
 
     async def _await_init(self) -> InvocationOutcome | None:
@@ -293,7 +294,6 @@ class Environment:
             trace_id=trace_id,
         )
         self.in_flight.add(inv)
-        self.max_memory_mb()  # a sample now, in case the process dies before the REPORT
         return inv
 
     def release(self, inv: RuntimeInvocation) -> None:

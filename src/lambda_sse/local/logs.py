@@ -136,33 +136,35 @@ def _signal_name(signum: int) -> str:
     return words.get(name, name)
 
 
-def _vm_hwm_kib(pid: int, proc: Path) -> int:
+def _read(path: str) -> bytes:
     try:
-        text = (proc / str(pid) / "status").read_text()
+        with open(path, "rb") as f:  # plain open: this runs once per invocation
+            return f.read()
     except OSError:
+        return b""
+
+
+def _vm_hwm_kib(pid: int, proc: str) -> int:
+    text = _read(f"{proc}/{pid}/status")
+    at = text.find(b"VmHWM:")
+    if at < 0:
         return 0
-    for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                return int(parts[1])
-    return 0
+    fields = text[at + 6 : text.find(b"\n", at)].split()
+    return int(fields[0]) if fields and fields[0].isdigit() else 0
 
 
-def _children(pid: int, proc: Path) -> list[int]:
-    try:
-        text = (proc / str(pid) / "task" / str(pid) / "children").read_text()
-    except OSError:
-        return []
+def _children(pid: int, proc: str) -> list[int]:
+    text = _read(f"{proc}/{pid}/task/{pid}/children")
     return [int(p) for p in text.split() if p.isdigit()]
 
 
-def max_memory_mb(pid: int, *, proc: Path = Path("/proc")) -> int:
+def max_memory_mb(pid: int, *, proc: Path | str = "/proc") -> int:
     """Peak resident memory of a process and its descendants, in MB (MiB, as Lambda counts).
 
     Reads ``VmHWM`` (the resident set's high-water mark) from ``/proc/PID/status``; a runtime
     that forks workers (awslambdaric under Managed Instances) is summed over its tree. 0 where
     ``/proc`` is not available."""
+    root = str(proc)
     total_kib = 0
     seen: set[int] = set()
     todo = [pid]
@@ -172,6 +174,6 @@ def max_memory_mb(pid: int, *, proc: Path = Path("/proc")) -> int:
         if current in seen:
             continue
         seen.add(current)
-        total_kib += _vm_hwm_kib(current, proc)
-        todo.extend(_children(current, proc))
+        total_kib += _vm_hwm_kib(current, root)
+        todo.extend(_children(current, root))
     return math.ceil(total_kib / 1024)

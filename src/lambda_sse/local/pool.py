@@ -221,7 +221,13 @@ class Pool:
         limiter = Limiter([lambda_bucket(self._clock), *buckets] if self.limits else [])
         inv = PooledInvocation(str(uuid.uuid4()), fn, limiter)
         state.in_flight += 1
-        task = asyncio.ensure_future(self._run(state, fn, inv, event))
+        env = self._pick(state, fn)
+        rt = None
+        if env is not None and env.state == "ready":
+            rt = self._submit(fn, env, inv, event)  # warm: the runtime gets it right away
+        else:
+            env = None
+        task = asyncio.ensure_future(self._run(state, fn, inv, event, env, rt))
         inv.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -293,33 +299,46 @@ class Pool:
             return env, failure
         return env, None
 
+    def _submit(
+        self, fn: FunctionConfig, env: Environment, inv: PooledInvocation, event: bytes
+    ) -> RuntimeInvocation:
+        """Hand the event to a ready environment (synchronously: no loop turn is lost)."""
+        inv.pid = env.pid
+        deadline_ms = int(time.time() * 1000 + fn.timeout * 1000)
+        self._log(fn.name, "platform", logs.start_line(inv.request_id), inv.request_id)
+        rt = env.submit(event, request_id=inv.request_id, deadline_ms=deadline_ms)
+        inv._runtime.set_result(rt)
+        inv._on_detach = lambda: self._log(
+            fn.name,
+            "platform",
+            "client disconnected: the function keeps running to its end, as on AWS "
+            "(and is billed); the rest of its response is discarded",
+            inv.request_id,
+        )
+        if inv.detached:
+            rt.detach()
+            inv._on_detach()
+        return rt
+
     async def _run(
-        self, state: _FunctionState, fn: FunctionConfig, inv: PooledInvocation, event: bytes
+        self,
+        state: _FunctionState,
+        fn: FunctionConfig,
+        inv: PooledInvocation,
+        event: bytes,
+        env: Environment | None,
+        rt: RuntimeInvocation | None,
     ) -> None:
-        rt: RuntimeInvocation | None = None
-        env: Environment | None = None
+        """The rest of an invocation: the cold start when ``env`` is None, then supervision,
+        END and REPORT."""
         try:
-            env, failure = await self._acquire(state, fn, inv)
-            if failure is not None or env is None:
-                assert failure is not None
-                self._finish_failed_init(fn, inv, env, failure)
-                return
-            inv.pid = env.pid
-            deadline_ms = int(time.time() * 1000 + fn.timeout * 1000)
-            self._log(fn.name, "platform", logs.start_line(inv.request_id), inv.request_id)
-            rt = env.submit(event, request_id=inv.request_id, deadline_ms=deadline_ms)
-            inv._runtime.set_result(rt)
-            if inv.detached:
-                rt.detach()
-            inv._on_detach = lambda: self._log(
-                fn.name,
-                "platform",
-                "client disconnected: the function keeps running to its end, as on AWS "
-                "(and is billed); the rest of its response is discarded",
-                inv.request_id,
-            )
-            if inv.detached:
-                inv._on_detach()
+            if env is None or rt is None:
+                env, failure = await self._acquire(state, fn, inv)
+                if failure is not None or env is None:
+                    assert failure is not None
+                    self._finish_failed_init(fn, inv, env, failure)
+                    return
+                rt = self._submit(fn, env, inv, event)
             outcome, status, memory = await self._supervise(fn, env, rt)
             self._log(fn.name, "platform", logs.end_line(inv.request_id), inv.request_id)
             self._log(
@@ -370,25 +389,28 @@ class Pool:
     ) -> tuple[InvocationOutcome, str | None, int]:
         """Wait for the invocation's end, enforcing the timeout; returns the outcome, the REPORT
         status and the peak memory (read before a kill)."""
+        timeout_outcome = InvocationOutcome(
+            status="timeout",
+            error_type="Sandbox.Timeout",
+            error_body=json.dumps(
+                {
+                    "errorType": "Sandbox.Timeout",
+                    "errorMessage": f"{rt.request_id} Task timed out after "
+                    f"{fn.timeout:.2f} seconds",
+                }
+            ).encode(),
+            duration_ms=fn.timeout * 1000.0,
+        )
+        # A timer rather than wait_for: no extra task per invocation on the hot path.
+        timer = asyncio.get_running_loop().call_later(fn.timeout, rt.abort, timeout_outcome)
         try:
-            outcome = await asyncio.wait_for(rt.outcome(), fn.timeout)
-        except TimeoutError:
-            outcome = InvocationOutcome(
-                status="timeout",
-                error_type="Sandbox.Timeout",
-                error_body=json.dumps(
-                    {
-                        "errorType": "Sandbox.Timeout",
-                        "errorMessage": f"{rt.request_id} Task timed out after "
-                        f"{fn.timeout:.2f} seconds",
-                    }
-                ).encode(),
-                duration_ms=fn.timeout * 1000.0,
-            )
-            memory = env.max_memory_mb()
-            rt.abort(outcome)  # ends body() for the front door: the stream is cut
+            outcome = await rt.outcome()
+        finally:
+            timer.cancel()
+        if outcome.status == "timeout":
+            memory = env.max_memory_mb()  # before the kill, while /proc still has it
             self._log(fn.name, "platform", logs.timeout_line(rt.request_id, fn.timeout))
-            await env.kill()
+            await env.kill()  # the stream was cut by abort(); now the sandbox goes
             return outcome, "timeout", memory
         if outcome.status == "crash" and outcome.error_type != "Runtime.ExitError":
             # The connection broke: if the process is dying, Lambda calls it an exit.
