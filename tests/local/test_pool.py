@@ -370,3 +370,36 @@ async def test_reload_without_a_function_removes_it() -> None:
             "success"
         )
         await wait_until(lambda: not alive(inv.pid or 0))
+
+
+async def test_a_front_doors_extra_bucket_is_applied_and_ignored_with_limits_off() -> None:
+    from lambda_sse.local.limiter import TokenBucket
+
+    timings: dict[bool, float] = {}
+    for limits in (True, False):
+        async with make_pool(bootstrap_fn(), limits=limits) as pool:
+            await run(await pool.invoke("boot", event(action="echo")))
+            # 1,000 bytes at once, then 1,000 per 125 ms tick: 3,000 bytes need two ticks.
+            bucket = TokenBucket(burst=1000, rate=8000, clock=time.monotonic)
+            inv = await pool.invoke(
+                "boot", event(action="stream", chunks=3, size=1000), buckets=[bucket]
+            )
+            r = await run(inv)
+            assert [len(c) for _, c in r.chunks] == [1000, 1000, 1000]
+            timings[limits] = r.chunks[-1][0] - r.chunks[0][0]
+    assert timings[True] >= 0.2
+    assert timings[False] < 0.2
+
+
+async def test_simultaneous_invocations_start_one_environment_each() -> None:
+    async with make_pool(bootstrap_fn()) as pool:
+        invs = [await pool.invoke("boot", event(action="sleep", seconds=0.2)) for _ in range(3)]
+        results = await asyncio.gather(*(run(i) for i in invs))
+        assert all(i.cold_start for i in invs)
+        assert len(pool.environments("boot")) == 3
+        # All three are warm now: three more reuse them, no new process.
+        again = [await pool.invoke("boot", event(action="echo")) for _ in range(3)]
+        await asyncio.gather(*(run(i) for i in again))
+        assert not any(i.cold_start for i in again)
+    assert len({r.json()["pid"] for r in results}) == 3
+    assert {i.pid for i in again} <= {r.json()["pid"] for r in results}
