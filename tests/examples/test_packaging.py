@@ -521,3 +521,28 @@ def test_mixed_architectures_are_pointed_out(function_dir: Path) -> None:
 def test_examples_declare_what_the_packager_assumes() -> None:
     for name in ("quickstart", "fastapi"):
         assert packaging.config_defaults(ROOT / "examples" / name) == ("x86_64", "3.12", [])
+
+
+def test_the_console_command(tmp_path: Path) -> None:
+    """`lambda-sse package` as a user types it (cli.py wires this module in)."""
+    script = Path(sys.executable).parent / "lambda-sse"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lambda_sse.cli"]
+    source = copy_example("quickstart", tmp_path)
+    done = subprocess.run(
+        [*command, "package", str(source)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    out = source / ".lambda-sse" / "package.zip"
+    assert done.stdout.startswith(f"wrote {out} (")
+    assert "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper" in done.stdout
+    assert "handler.py" in names(out)
+    bad = subprocess.run(
+        [*command, "package", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("lambda-sse package: error: ")
+    assert "Traceback" not in bad.stderr
