@@ -17,13 +17,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Reporter
 from lambda_sse.local.model import ProjectConfig, Throttled
 from lambda_sse.local.server import Console, DevServer, watch
+from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder
 
 __all__ = ["DevOptions", "InvokeOptions", "run_dev", "run_invoke"]
 
@@ -191,6 +192,10 @@ def _read_event(source: str | None, stdin: BinaryIO) -> bytes:
     return data
 
 
+def _metadata(decoder: PreludeDecoder) -> dict[str, Any] | None:
+    return decoder.metadata
+
+
 async def run_invoke(
     options: InvokeOptions,
     console: Console | None = None,
@@ -215,9 +220,18 @@ async def run_invoke(
         except Throttled as exc:
             console.warning(f"throttled: {exc}")
             return 1
+        head = await inv.head()
+        decoder = PreludeDecoder() if head and head.content_type == PRELUDE_CONTENT_TYPE else None
         async for chunk in inv.body():
-            out.write(chunk)
-            out.flush()
+            if decoder is not None and decoder.metadata is None:
+                # The HTTP prelude goes to the log; stdout gets the body, byte for byte.
+                chunk = decoder.feed(chunk)
+                metadata = _metadata(decoder)
+                if metadata is not None:
+                    console.line(console.paint(f"prelude: {json.dumps(metadata)}", "dim"))
+            if chunk:
+                out.write(chunk)
+                out.flush()
         outcome = await inv.outcome()
         if outcome.status != "success" or outcome.trailer_error:
             detail = (outcome.error_body or b"").decode("utf-8", "replace")

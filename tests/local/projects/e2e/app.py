@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ async def stream(event: dict[str, Any], response_stream: Any, context: Any) -> N
                 "headers": {
                     "content-type": "text/event-stream",
                     "x-event-path": event.get("path") or event.get("rawPath", ""),
+                    "x-pid": str(os.getpid()),
                 },
                 "cookies": ["session=abc"],
             },
