@@ -145,12 +145,25 @@ async def endless(request: Request) -> EventSourceResponse:
     return EventSourceResponse(events(), deadline_margin=margin, retry=500)
 
 
+@app.get("/stream-cookies")
+async def stream_cookies() -> StreamingResponse:
+    response = StreamingResponse(_ticks(2, 0.0), media_type="text/plain")
+    response.set_cookie("a", "1")
+    response.set_cookie("b", "2")
+    return response
+
+
+@app.get("/stream-empty")
+async def stream_empty() -> Response:
+    return Response(status_code=204, headers={"x-empty": "yes"})
+
+
 @app.get("/fail")
 async def fail() -> None:
     raise RuntimeError("the app broke")
 
 
-STREAM_ROUTES = ["/stream", "/fastapi-sse", "/sse-starlette", "/ours", "/endless", "/raw/*"]
+STREAM_ROUTES = ["/stream*", "/fastapi-sse", "/sse-starlette", "/ours", "/endless"]
 handler = lambda_sse.asgi.handler(app, stream=STREAM_ROUTES)
 
 

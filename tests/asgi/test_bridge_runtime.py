@@ -226,6 +226,26 @@ def test_streaming_response_streams(fastapi_fn: Served, make: Any) -> None:
     assert result.outcome.status == "success"
 
 
+def test_streamed_cookies_per_front_door(fastapi_fn: Served) -> None:
+    rest, body, _ = invoke(fastapi_fn.api, aws_events.rest("/stream-cookies")).streamed()
+    assert [c.split(";")[0] for c in rest["multiValueHeaders"]["Set-Cookie"]] == ["a=1", "b=2"]
+    assert "cookies" not in rest
+    assert body == b"chunk 0\nchunk 1\n"
+    url, body, _ = invoke(fastapi_fn.api, aws_events.function_url("/stream-cookies")).streamed()
+    assert [c.split(";")[0] for c in url["cookies"]] == ["a=1", "b=2"]
+    assert "multiValueHeaders" not in url
+    assert body == b"chunk 0\nchunk 1\n"
+
+
+@pytest.mark.parametrize("make", [aws_events.rest, aws_events.function_url])
+def test_streamed_empty_body_still_sends_status_and_headers(fastapi_fn: Served, make: Any) -> None:
+    result = invoke(fastapi_fn.api, make("/stream-empty"))
+    metadata, body, _ = result.streamed()
+    assert metadata == {"statusCode": 204, "headers": {"x-empty": "yes"}}
+    assert body == b""
+    assert result.outcome.status == "success"
+
+
 @pytest.mark.parametrize("route", ["/fastapi-sse", "/sse-starlette", "/ours"])
 @pytest.mark.parametrize("make", [aws_events.rest, aws_events.function_url])
 def test_sse_responses_stream(fastapi_fn: Served, make: Any, route: str) -> None:
