@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lambda_sse.errors import InvalidEventError, LambdaSSEError
-from lambda_sse.sse import ServerSentEvent, encode
+from lambda_sse.sse import ServerSentEvent, SSEDecoder, encode
 
 
 @pytest.mark.parametrize(
@@ -143,3 +143,21 @@ def test_unknown_attribute_of_the_package() -> None:
 
     with pytest.raises(AttributeError, match="nope"):
         _ = lambda_sse.sse.nope
+
+
+def test_docstring_examples_hold() -> None:
+    import doctest
+
+    import lambda_sse.sse.event
+
+    assert doctest.testmod(lambda_sse.sse.event).failed == 0
+
+
+def test_decoded_events_equal_built_ones_and_stay_immutable() -> None:
+    (decoded,) = SSEDecoder().feed(b"id: 3\nevent: tick\ndata: x\n\n")
+    assert decoded == ServerSentEvent("x", "tick", "3")
+    assert hash(decoded) == hash(ServerSentEvent("x", "tick", "3"))
+    with pytest.raises(AttributeError):
+        decoded.data = "y"  # type: ignore[misc]
+    # What the decoder built is encodable as it is.
+    assert decoded.encode() == b"event: tick\nid: 3\ndata: x\n\n"
