@@ -278,7 +278,9 @@ async def test_prelude_goes_out_with_the_first_body_message_before_any_byte() ->
     assert body.endswith(b"\x00" * 8 + b"late")
 
 
-async def test_buffered_route_returns_the_envelope_and_leaves_the_stream_alone() -> None:
+async def test_buffered_route_returns_the_envelope_and_leaves_the_stream_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             raise ValueError("no lifespan")
@@ -299,6 +301,18 @@ async def test_buffered_route_returns_the_envelope_and_leaves_the_stream_alone()
     assert reply["body"] == "data: x\n\n"
     assert not stream.touched
     assert wire.writes == []
+    # An SSE answer on a buffered route is the obvious mismatch: said once per route.
+    assert caplog.text.count("answered text/event-stream but is configured buffered") == 1
+    await fn(aws_events.rest("/other"), ResponseStream(wire, "/t", "h"), None)
+    assert caplog.text.count("answered text/event-stream but is configured buffered") == 1
+
+
+async def test_oversized_buffered_response_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    big = {"type": "http.response.body", "body": b"x" * (6 * 1024 * 1024 + 1)}
+    fn = handler(sending(START, big), lifespan="off")
+    reply = await fn(aws_events.function_url("/big"), ResponseStream(Wire(), "/t", "h"), None)
+    assert reply["statusCode"] == 200
+    assert "Lambda refuses buffered responses over 6 MB" in caplog.text
 
 
 async def test_malformed_event_gets_a_400_not_a_traceback() -> None:

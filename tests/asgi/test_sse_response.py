@@ -132,12 +132,15 @@ async def test_deadline_ends_cleanly_with_retry_hint() -> None:
     assert closed.is_set()  # the generator was closed
 
 
-async def test_deadline_already_passed_sends_only_the_hint() -> None:
+async def test_deadline_already_passed_sends_only_the_hint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     app = EventSourceResponse(endless(), deadline_margin=5.0)
     scope = make_scope(extra={"aws.context": lambda_context(1.0)})
     async with stream(app, scope=scope) as response:
         assert await response.read() == b"retry: 1000\n\n"
     assert app.stop_reason == "deadline"
+    assert "raise the function timeout or lower the margin" in caplog.text
 
 
 async def test_client_disconnect_stops_the_generator() -> None:

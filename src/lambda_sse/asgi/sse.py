@@ -175,6 +175,13 @@ class EventSourceResponse(_Base):
         )
         self._last_send = loop.time()
         if deadline is not None and loop.time() >= deadline:
+            # Every reconnect would end the same way: say why, loudly.
+            log.warning(
+                "SSE stream ends at once: the invocation has %.1f s left, not more than "
+                "deadline_margin=%.1f s; raise the function timeout or lower the margin",
+                remaining,
+                self.deadline_margin,
+            )
             self._stop = "deadline"
             producer: asyncio.Task[None] | None = None
         else:
