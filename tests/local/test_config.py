@@ -35,7 +35,7 @@ def test_serverless_project_reads_every_documented_key() -> None:
     assert stream.environment == {
         "GREETING": "hello",
         "STAGE_NAME": "dev",
-        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/lambda-sse/wrapper",
+        "AWS_LAMBDA_EXEC_WRAPPER": "/var/task/lambda_sse/runtime/exec-wrapper",
         "CHUNK_DELAY": "0.2",
     }
     assert stream.url is not None
@@ -71,7 +71,7 @@ def test_sam_project_applies_globals_and_the_implicit_stage() -> None:
     assert stream.memory_size == 256
     assert stream.environment == {
         "GREETING": "hi",
-        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/lambda-sse/wrapper",
+        "AWS_LAMBDA_EXEC_WRAPPER": "/var/task/lambda_sse/runtime/exec-wrapper",
         "TABLE": "Table",
         "REGION_TEXT": "in us-east-1",
     }

@@ -248,3 +248,26 @@ async def test_client_disconnect_leaves_the_function_running(tmp_path: Path) -> 
             await asyncio.sleep(0.05)
         assert marker.read_text().startswith("finished")
         assert any("keeps running" in r.text for r in s.records.records)
+
+
+async def test_sam_project_streams_under_the_implicit_prod_stage() -> None:
+    from lambda_sse.local.server import DevServer
+
+    project = load_project(Path(__file__).parent / "projects" / "sam_app")
+    async with Pool(project, limits=False, sink=Recorder(), grace=0.5) as pool:
+        server = DevServer(project, pool, port=0, limits=False)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(timeout=20) as client:
+                base = f"http://127.0.0.1:{server.rest_port}"
+                response, chunks = await arrivals(client, f"{base}/Prod/stream")
+                assert response.status_code == 200
+                events = SSEDecoder().feed(b"".join(c for _, c in chunks))
+                assert [e.data for e in events] == ["hi 0", "hi 1", "hi 2"]
+                assert_spread(chunks, 3, 0.2)
+                item = await client.delete(f"{base}/Prod/items/7")
+                assert item.text == "item 7 in stage Prod"
+                url = await client.get(f"http://127.0.0.1:{server.url_ports['StreamFunction']}/")
+                assert url.text.count("data: hi") == 3
+        finally:
+            await server.close()
