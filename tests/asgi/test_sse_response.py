@@ -243,3 +243,35 @@ async def test_inside_starlette_and_fastapi_routes() -> None:
             chunks = response.iter_bytes()
             got = [await anext(chunks) for _ in range(3)]
         assert got[0] == b"id: 0\ndata: tick 0\n\n"
+
+
+async def test_disconnect_while_an_event_waits_behind_a_heartbeat() -> None:
+    ping_blocked = asyncio.Event()
+    item_ready = asyncio.Event()
+    disconnect = asyncio.Event()
+    sent: list[bytes] = []
+
+    async def items() -> AsyncIterator[str]:
+        await item_ready.wait()
+        yield "late"  # the producer now waits for the heartbeat on the wire
+
+    async def send(message: Message) -> None:
+        body = message.get("body", b"")
+        if body.startswith(b":"):
+            ping_blocked.set()
+            await asyncio.Event().wait()  # the heartbeat never finishes sending
+        sent.append(body)
+
+    async def receive() -> Message:
+        await disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    app = EventSourceResponse(items(), ping=0.05)
+    task = asyncio.ensure_future(app(make_scope(), receive, send))
+    await asyncio.wait_for(ping_blocked.wait(), 2)
+    item_ready.set()
+    await asyncio.sleep(0.05)
+    disconnect.set()
+    await asyncio.wait_for(task, 2)
+    assert app.stop_reason == "disconnect"
+    assert b"data: late\n\n" not in sent

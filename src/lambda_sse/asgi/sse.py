@@ -264,7 +264,9 @@ class EventSourceResponse(_Base):
                         {"type": "http.response.body", "body": self._ping_bytes, "more_body": True}
                     )
                 finally:
-                    self._ping_task.set_result(None)
+                    # A producer cancelled while waiting on it cancels the future itself.
+                    if not self._ping_task.done():
+                        self._ping_task.set_result(None)
                     self._ping_task = None
                 self._last_send = loop.time()
 
