@@ -237,3 +237,17 @@ async def test_kill_all_kills_live_environments_and_forgets_them() -> None:
         assert pid not in environment_module._LIVE_GROUPS
     finally:
         await env.stop(0.1)
+
+
+async def test_cancelling_start_leaves_no_process() -> None:
+    env = Environment(bootstrap_fn(environment={"SLOW_INIT": "30"}))
+    task = asyncio.ensure_future(env.start())
+    async with asyncio.timeout(LIMIT):
+        while env.pid is None:  # noqa: ASYNC110 - the spawn announces nothing
+            await asyncio.sleep(0.01)
+    pid = env.pid
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert env.state == "dead"
+    assert not alive(pid)

@@ -403,3 +403,28 @@ async def test_simultaneous_invocations_start_one_environment_each() -> None:
         assert not any(i.cold_start for i in again)
     assert len({r.json()["pid"] for r in results}) == 3
     assert {i.pid for i in again} <= {r.json()["pid"] for r in results}
+
+
+async def test_close_during_a_cold_start_ends_the_invocation_and_the_process() -> None:
+    pool = Pool([bootstrap_fn(environment={"SLOW_INIT": "30"})], grace=0.5)
+    try:
+        async with asyncio.timeout(LIMIT):
+            inv = await pool.invoke("boot", event(action="echo"))
+            await wait_until(lambda: any(e.pid for e in pool.environments("boot")))
+            pid = pool.environments("boot")[0].pid
+    finally:
+        await pool.close()
+    outcome = await asyncio.wait_for(inv.outcome(), LIMIT)
+    assert outcome.status == "init_error"
+    assert await inv.head() is None
+    assert not alive(pid or 0)
+
+
+async def test_close_right_after_invoke_leaves_nothing_open() -> None:
+    pool = Pool([bootstrap_fn(environment={"SLOW_INIT": "30"})], grace=0.5)
+    inv = await pool.invoke("boot", event(action="echo"))
+    await asyncio.wait_for(pool.close(), LIMIT)
+    outcome = await asyncio.wait_for(inv.outcome(), LIMIT)
+    # Sandbox.Failure: the emulator stopped it; unclosed sockets would fail this test
+    # (warnings are errors).
+    assert outcome.error_type == "Sandbox.Failure"

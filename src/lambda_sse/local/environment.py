@@ -171,8 +171,17 @@ class Environment:
         self.state = "starting"
         try:
             return await self._start()
+        except BaseException:
+            # Cancelled (the pool closed) or failed mid-start: nothing may outlive it.
+            self._killed_by_us = True
+            await self._terminate(grace=0.0)
+            raise
         finally:
             self._started.set()
+
+    def _stop_requested(self) -> bool:
+        # A method, not the attribute: stop() may set it during any await of start().
+        return self._killed_by_us
 
     async def wait_started(self) -> None:
         """Until :meth:`start` has finished, either way (another invocation ran the init)."""
@@ -180,6 +189,14 @@ class Environment:
 
     async def _start(self) -> InvocationOutcome | None:
         await self.server.start()
+        if self._stop_requested():  # stop() ran while the server was binding
+            await self.server.close()
+            self.state = "dead"
+            return InvocationOutcome(
+                status="init_error",
+                error_type="Sandbox.Failure",
+                error_body=_error_doc("Sandbox.Failure", "stopped during init"),
+            )
         try:
             self.spec = launch_spec(
                 self.fn,
@@ -216,13 +233,9 @@ class Environment:
                 error_body=_error_doc("Runtime.InvalidEntrypoint", message),
             )
         _LIVE_GROUPS.add(self._proc.pid)
-        if self._killed_by_us:
+        if self._stop_requested():
             # stop() ran while the process was being spawned: it must not outlive the stop.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            _LIVE_GROUPS.discard(self._proc.pid)
-            await self._proc.wait()
-            self.state = "dead"
+            await self._terminate(grace=0.0)
             return InvocationOutcome(
                 status="init_error",
                 error_type="Sandbox.Failure",

@@ -261,6 +261,8 @@ class Pool:
             if env.state == "ready":
                 return env, None
             return await self._acquire(state, fn, inv)
+        if self._closed:
+            raise LocalStateError("the pool closed before this invocation could start")
         env = Environment(
             fn,
             sink=self._sink,
@@ -276,9 +278,12 @@ class Pool:
         inv.cold_start = True
         try:
             failure = await env.start()
-        except ConfigError as exc:
+        except BaseException as exc:
             env.reserved -= 1
-            state.envs.remove(env)
+            with contextlib.suppress(ValueError):
+                state.envs.remove(env)
+            if not isinstance(exc, ConfigError):
+                raise  # the emulator's own failure: the invocation ends as Sandbox.Failure
             self._log(fn.name, "warning", str(exc))
             return None, InvocationOutcome(
                 status="init_error",
