@@ -161,3 +161,10 @@ def test_decoded_events_equal_built_ones_and_stay_immutable() -> None:
         decoded.data = "y"  # type: ignore[misc]
     # What the decoder built is encodable as it is.
     assert decoded.encode() == b"event: tick\nid: 3\ndata: x\n\n"
+
+
+def test_event_source_is_imported_on_first_use() -> None:
+    import lambda_sse.sse
+    from lambda_sse.sse.client import EventSource
+
+    assert lambda_sse.sse.EventSource is EventSource

@@ -208,9 +208,7 @@ class SSEDecoder:
                     continue
                 if first == 58:  # a colon: a comment
                     continue
-                name, _, value = line.partition(b":")
-                if not name:
-                    continue  # a comment
+                name, _, value = line.partition(b":")  # name is not empty: see the colon test
                 if value[:1] == b" ":
                     value = value[1:]
                 if name == b"data":

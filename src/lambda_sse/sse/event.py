@@ -207,17 +207,3 @@ class ServerSentEvent:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ServerSentEvent, (self._data, self._event, self._id, self._retry, self._comment))
-
-
-def _decoded(data: str, event: str, id: str) -> ServerSentEvent:
-    """A ServerSentEvent from the decoder, whose fields are valid by construction."""
-    ev = _new(ServerSentEvent)
-    ev._data = data
-    ev._event = event
-    ev._id = id
-    ev._retry = None
-    ev._comment = None
-    return ev
-
-
-_new = object.__new__
