@@ -14,6 +14,9 @@ from lambda_sse.errors import InvalidEventError, SSEDecodeError
 from lambda_sse.sse import ServerSentEvent, SSEDecoder, encode
 from tests.sse import reference
 
+# A busy CI machine must not turn a slow example into a failure.
+NO_DEADLINE = settings(deadline=None)
+
 # Hypothesis's text() leaves out lone surrogates, which UTF-8 cannot carry anyway.
 one_line = st.text().filter(lambda s: "\r" not in s and "\n" not in s)
 ids = one_line.filter(lambda s: "\0" not in s)
@@ -35,6 +38,7 @@ def _normalised(data: str) -> str:
     return data.replace("\r\n", "\n").replace("\r", "\n")
 
 
+@NO_DEADLINE
 @given(st.lists(valid_events(), max_size=8))
 def test_decoding_an_encoding_gives_the_event_back(events: list[ServerSentEvent]) -> None:
     decoder = SSEDecoder()
@@ -52,6 +56,7 @@ def test_decoding_an_encoding_gives_the_event_back(events: list[ServerSentEvent]
         previous_id = expected_id
 
 
+@NO_DEADLINE
 @given(st.lists(valid_events(), max_size=6), st.data())
 def test_a_concatenated_stream_in_any_chunks_round_trips(
     events: list[ServerSentEvent], data: st.DataObject
@@ -66,11 +71,13 @@ def test_a_concatenated_stream_in_any_chunks_round_trips(
     ]
 
 
+@NO_DEADLINE
 @given(st.text(), one_line, ids, retries)
 def test_encode_function_matches_the_class(data: str, event: str, id: str, retry: int) -> None:
     assert encode(data, event, id, retry) == ServerSentEvent(data, event, id, retry).encode()
 
 
+@NO_DEADLINE
 @given(st.text())
 def test_a_heartbeat_never_dispatches(comment: str) -> None:
     decoder = SSEDecoder()
@@ -118,7 +125,7 @@ def _run(chunks: Iterator[bytes] | list[bytes]) -> reference.Outcome:
     return reference.Outcome(events, decoder.last_event_id, decoder.retry)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams, st.data())
 def test_any_chunking_of_any_stream_agrees_with_the_reference(
     stream: bytes, data: st.DataObject
@@ -130,11 +137,13 @@ def test_any_chunking_of_any_stream_agrees_with_the_reference(
     assert _run([stream[i : i + 1] for i in range(len(stream))]) == expected
 
 
+@NO_DEADLINE
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_agree_with_the_reference(stream: bytes) -> None:
     assert _run([stream]) == reference.parse(stream)
 
 
+@NO_DEADLINE
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=8))
 def test_garbage_yields_events_or_a_decode_error_only(stream: bytes, cuts: list[int]) -> None:
     decoder = SSEDecoder(max_line=16, max_event=32)
@@ -154,18 +163,21 @@ def _with(char: str) -> st.SearchStrategy[str]:
 line_breaking = st.one_of(_with("\r"), _with("\n"), _with("\r\n"))
 
 
+@NO_DEADLINE
 @given(line_breaking)
 def test_event_with_a_line_break_is_refused(value: str) -> None:
     with pytest.raises(InvalidEventError, match=r"^event "):
         ServerSentEvent("x", event=value)
 
 
+@NO_DEADLINE
 @given(st.one_of(line_breaking, _with("\0")))
 def test_id_with_a_line_break_or_nul_is_refused(value: str) -> None:
     with pytest.raises(InvalidEventError, match=r"^id "):
         ServerSentEvent("x", id=value)
 
 
+@NO_DEADLINE
 @given(
     st.one_of(
         st.integers(max_value=-1),
@@ -181,6 +193,7 @@ def test_bad_retry_is_refused(value: object) -> None:
         ServerSentEvent("x", retry=value)  # type: ignore[arg-type]
 
 
+@NO_DEADLINE
 @given(st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1))
 def test_lone_surrogates_are_refused_at_encode(value: str) -> None:
     assume(value)
