@@ -13,9 +13,11 @@ Importing this package stays light (no asyncio, no json): the rest loads when us
 
 from __future__ import annotations
 
-from typing import Any
-
 from lambda_sse.runtime.shutdown import on_shutdown
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["HttpResponseStream", "on_shutdown", "streamify_response"]
 

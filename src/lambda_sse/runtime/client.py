@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import TYPE_CHECKING, Any
 
 from lambda_sse.errors import RuntimeAPIError
 from lambda_sse.runtime.http import ResponseParser, encode_request
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any
 
 __all__ = [
     "AsyncRuntimeClient",

@@ -12,7 +12,10 @@ import json
 import os
 import time
 from contextvars import ContextVar
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Client",

@@ -11,10 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from lambda_sse.errors import HandlerError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["HandlerLoadError", "is_async_callable", "load_handler"]
 

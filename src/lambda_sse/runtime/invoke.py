@@ -15,7 +15,6 @@ on the environment loop). The steps:
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
 from lambda_sse.runtime.client import (
     API,
@@ -30,8 +29,10 @@ from lambda_sse.runtime.logs import install_logging, log_line
 from lambda_sse.runtime.report import error_document, error_trailers, function_error_type
 from lambda_sse.runtime.stream import ResponseStream, SyncResponseStream
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["BUFFERED_LIMIT", "Outcome", "invoke_async", "invoke_sync"]
 

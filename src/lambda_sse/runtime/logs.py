@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
 
 from lambda_sse.runtime.context import current_request_id
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["install_logging", "log_line"]
 

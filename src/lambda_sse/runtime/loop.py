@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
 
 from lambda_sse.errors import RuntimeAPIError
 from lambda_sse.runtime import shutdown
@@ -26,9 +25,11 @@ from lambda_sse.runtime.logs import install_logging, log_line
 from lambda_sse.runtime.report import error_document
 from lambda_sse.runtime.stream import is_streaming
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
+    from typing import Any
 
     from lambda_sse.runtime.client import AsyncRuntimeClient
 

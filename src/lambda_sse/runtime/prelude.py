@@ -10,10 +10,13 @@ runtimes-custom.html#runtimes-custom-response-streaming).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from lambda_sse.errors import EventTranslationError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = [
     "PRELUDE_CONTENT_TYPE",

@@ -9,7 +9,10 @@ exception is ``Function.<ExceptionClass>`` on the wire (header and trailer, Lamb
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["error_document", "error_trailers", "function_error_type"]
 

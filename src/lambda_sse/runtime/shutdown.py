@@ -8,13 +8,15 @@ is imported by ``lambda_sse.runtime`` itself.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
 __all__ = ["on_shutdown", "registered", "unregister"]
 
-ShutdownCallback = Callable[[], Any]
-F = TypeVar("F", bound=ShutdownCallback)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    ShutdownCallback = Callable[[], Any]
+    F = TypeVar("F", bound=ShutdownCallback)
 
 _callbacks: list[ShutdownCallback] = []
 
@@ -48,6 +50,3 @@ def take() -> list[ShutdownCallback]:
 
 def is_awaitable(value: object) -> bool:
     return hasattr(value, "__await__")
-
-
-AwaitableResult = Awaitable[Any]

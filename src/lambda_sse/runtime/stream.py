@@ -28,14 +28,24 @@ buffered JSON response instead. This module imports no asyncio.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from lambda_sse.errors import ResponseStreamError
 from lambda_sse.runtime.http import encode_chunk, encode_last_chunk, encode_request_head
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, encode_prelude
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any, Protocol, TypeVar
+
+    H = TypeVar("H", bound=Callable[..., Any])
+
+    class SyncSink(Protocol):
+        def send(self, data: bytes) -> None: ...
+
+    class AsyncSink(Protocol):
+        async def send(self, data: bytes) -> None: ...
+
 
 __all__ = [
     "DEFAULT_CONTENT_TYPE",
@@ -51,7 +61,6 @@ TRAILER_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 TRAILER_ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
 _STREAMING_ATTR = "__lambda_sse_streaming__"
 
-H = TypeVar("H", bound="Callable[..., Any]")
 Data = bytes | bytearray | memoryview | str
 
 
@@ -71,14 +80,6 @@ def streamify_response(handler: H) -> H:
 
 def is_streaming(handler: object) -> bool:
     return getattr(handler, _STREAMING_ATTR, False) is True
-
-
-class SyncSink(Protocol):
-    def send(self, data: bytes) -> None: ...
-
-
-class AsyncSink(Protocol):
-    async def send(self, data: bytes) -> None: ...
 
 
 class _StreamState:
@@ -212,7 +213,8 @@ class SyncResponseStream(_StreamState):
         self._sink.send(self._final(trailers))
 
 
-S = TypeVar("S", ResponseStream, SyncResponseStream)
+if TYPE_CHECKING:
+    S = TypeVar("S", ResponseStream, SyncResponseStream)
 
 
 class HttpResponseStream:
