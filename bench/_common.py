@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-__all__ = ["best_seconds", "log", "markdown_table", "ratio", "verdict"]
+__all__ = ["best_interleaved", "log", "markdown_table", "ratio", "verdict"]
 
 
 def log(message: str) -> None:
@@ -20,25 +20,27 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def best_seconds(run: Callable[[], object], *, repeat: int = 7, warmup: int = 1) -> float:
-    """The fastest of ``repeat`` timed calls of ``run`` (after ``warmup`` untimed ones).
+def best_interleaved(*runs: Callable[[], object], rounds: int = 9) -> list[float]:
+    """The fastest time of each of ``runs``, timed in turn within every round.
 
-    The minimum is the figure least disturbed by other processes on a shared machine; the garbage
-    collector is paused while timing so that neither side pays for the other's garbage.
+    On a shared machine the load drifts; timing the contenders alternately, one call each per
+    round, exposes them all to the same drift, so their ratio stays fair where separate blocks
+    of repeats would not.
     """
-    for _ in range(warmup):
+    for run in runs:  # warm up caches and lazy imports
         run()
-    best = float("inf")
+    best = [float("inf")] * len(runs)
     enabled = gc.isenabled()
     try:
-        for _ in range(repeat):
-            gc.collect()
-            gc.disable()
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
-            if enabled:
-                gc.enable()
+        for _ in range(rounds):
+            for i, run in enumerate(runs):
+                gc.collect()
+                gc.disable()
+                start = time.perf_counter()
+                run()
+                best[i] = min(best[i], time.perf_counter() - start)
+                if enabled:
+                    gc.enable()
     finally:
         if enabled:
             gc.enable()

@@ -24,13 +24,13 @@ from httpx_sse._decoders import SSEDecoder as HxDecoder
 from httpx_sse._decoders import SSELineDecoder as HxLineDecoder
 from sse_starlette.event import ServerSentEvent as StarletteEvent
 
-from _common import best_seconds, log, markdown_table, ratio, verdict
+from _common import best_interleaved, log, markdown_table, ratio, verdict
 from lambda_sse.sse import ServerSentEvent, SSEDecoder
 
 # BENCH_QUICK=1 shrinks the run to a smoke test of the script itself (the test suite uses it).
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 N = 2_000 if QUICK else 20_000
-REPEAT = 1 if QUICK else 7
+REPEAT = 1 if QUICK else 15
 CHUNK = 4096
 ENCODE_TARGET = 2.0
 DECODE_TARGET = 1.5
@@ -153,11 +153,8 @@ def decode_row(name: str, events: list[Fields]) -> tuple[list[object], float]:
 
 
 def _pair(ours: Callable[[], object], theirs: Callable[[], object]) -> tuple[float, float]:
-    """Best times of both, measured in alternating rounds so drift in machine load hits both."""
-    t_ours = t_theirs = float("inf")
-    for _ in range(3):
-        t_ours = min(t_ours, best_seconds(ours, repeat=REPEAT // 3 + 1, warmup=1))
-        t_theirs = min(t_theirs, best_seconds(theirs, repeat=REPEAT // 3 + 1, warmup=1))
+    """Best times of both, timed alternately so drift in machine load hits both alike."""
+    t_ours, t_theirs = best_interleaved(ours, theirs, rounds=REPEAT)
     return t_ours, t_theirs
 
 
