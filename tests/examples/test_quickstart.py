@@ -166,4 +166,8 @@ def test_readme_quickstart_in_real_time(tmp_path: Path) -> None:
         check_chunks(rest.arrivals, 1.0, slack=0.35)
         url = read_sse(f"{running.url(1)}/", timeout=40)
         check_chunks(url.arrivals, 1.0, slack=0.35)
-        assert "http://127.0.0.1:" in running.output()
+        # The route table names both URLs, the Function URL included.
+        table = running.output()
+        assert f"http://127.0.0.1:{running.port}/dev/stream" in table
+        assert f"http://127.0.0.1:{running.port}/dev/hello" in table
+        assert f"http://127.0.0.1:{running.port + 1}/" in table
