@@ -465,3 +465,25 @@ async def test_reusing_a_request_id_is_refused(server: RuntimeAPIServer) -> None
     server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
     with pytest.raises(ValueError, match="already used"):
         server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
+
+
+async def test_without_recording_bodies_and_with_a_short_history() -> None:
+    srv = RuntimeAPIServer(record_bodies=False, history=3)
+    await srv.start()
+    try:
+        inv = await handed_out(srv)
+        client = await start_stream(srv, inv)
+        await client.send(h11.Data(data=b"kept out of memory"))
+        await client.send(h11.EndOfMessage())
+        assert (await client.reply())[0] == 202
+        assert await collect(inv) == b"kept out of memory"  # still handed to the consumer
+        assert [chunk for _, chunk in inv.chunks] == [b""]  # only its timing is kept
+        assert srv.requests[-1].chunks == []
+        for _ in range(5):
+            await handed_out(srv)
+        assert len(srv.requests) == 3
+        with pytest.raises(KeyError):
+            srv.invocation(inv.request_id)  # finished long ago: forgotten
+        await client.close()
+    finally:
+        await srv.close()

@@ -28,6 +28,10 @@ Usage (the emulator and tests)::
 Streamed bodies go through a bounded queue: while the consumer of :meth:`RuntimeInvocation.body`
 lags, the server stops reading the socket, so the runtime feels backpressure. After
 :meth:`RuntimeInvocation.detach` the rest is read and discarded.
+
+Memory: with ``record_bodies=False`` (the emulator) ``chunks`` keep each chunk's arrival time with
+empty bytes, and ``requests`` keep no bodies; ``history`` bounds how many requests and finished
+invocations are remembered.
 """
 
 from __future__ import annotations
@@ -150,6 +154,7 @@ class RuntimeInvocation:
         headers: list[tuple[str, str]],
         clock: Callable[[], float],
         queue_limit: int,
+        record: bool = True,
     ) -> None:
         self.request_id = request_id
         self.event = event
@@ -158,6 +163,7 @@ class RuntimeInvocation:
         self.trailers: dict[str, str] = {}
         self.handed_out_at: float | None = None  # clock() when a GET /next delivered it
         self.detached = False
+        self._record = record  # keep chunks (tests); the emulator keeps only timings
         self._clock = clock
         self._pipe = _Pipe(queue_limit)
         self._head: asyncio.Future[ResponseHead | None] = asyncio.get_running_loop().create_future()
@@ -206,7 +212,7 @@ class RuntimeInvocation:
             self._head.set_result(head)
 
     async def _chunk(self, data: bytes) -> None:
-        self.chunks.append((self._clock(), data))
+        self.chunks.append((self._clock(), data if self._record else b""))
         await self._pipe.put(data)
 
     def _finish(self, outcome: InvocationOutcome) -> None:
@@ -248,6 +254,7 @@ class RuntimeAPIServer:
         buffered_limit: int = BUFFERED_LIMIT,
         queue_limit: int = 16,
         record_bodies: bool = True,
+        history: int = 10_000,
     ) -> None:
         self._host = host
         self._port = port
@@ -255,6 +262,7 @@ class RuntimeAPIServer:
         self._buffered_limit = buffered_limit
         self._queue_limit = queue_limit
         self._record_bodies = record_bodies
+        self._history = history
         self._server: asyncio.Server | None = None
         self._pending: deque[RuntimeInvocation] = deque()
         self._pending_changed: asyncio.Event | None = None
@@ -338,7 +346,9 @@ class RuntimeAPIServer:
             headers=headers,
             clock=self._clock,
             queue_limit=self._queue_limit,
+            record=self._record_bodies,
         )
+        self._forget_old()
         self._invocations[rid] = invocation
         self._pending.append(invocation)
         self._pending_changed.set()
@@ -365,6 +375,15 @@ class RuntimeAPIServer:
         """Answer the next request of this kind with ``status`` (a container error: the
         runtime must exit on a 500)."""
         self._fail[kind] = status
+
+    def _forget_old(self) -> None:
+        """Keep at most ``history`` finished invocations (a long ``lambda-sse dev`` session);
+        a very late answer for a forgotten one gets 400 instead of 403."""
+        excess = len(self._invocations) - self._history
+        if excess <= 0:
+            return
+        for rid in [rid for rid, inv in self._invocations.items() if inv.done][:excess]:
+            del self._invocations[rid]
 
     def invocation(self, request_id: str) -> RuntimeInvocation:
         return self._invocations[request_id]
@@ -444,6 +463,8 @@ class RuntimeAPIServer:
             started=self._clock(),
         )
         self.requests.append(record)
+        if len(self.requests) > self._history:
+            del self.requests[: len(self.requests) - self._history]
         try:
             if record.method == "GET" and record.path == f"{API_PREFIX}/invocation/next":
                 return await self._next(conn, record, reader, writer)
@@ -587,7 +608,7 @@ class RuntimeAPIServer:
             body = await self._read_body(conn, record, reader, self._buffered_limit)
             invocation._answered = True
             invocation._start(ResponseHead(streaming=False, content_type=content_type))
-            invocation.chunks.append((self._clock(), body))
+            invocation.chunks.append((self._clock(), body if self._record_bodies else b""))
             await invocation._pipe.put(body)
             invocation._finish(InvocationOutcome(status="success"))
             return
