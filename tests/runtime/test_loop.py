@@ -132,6 +132,10 @@ def test_handler_exception_is_reported_and_survived(runtime_api: ThreadedRuntime
     # The runtime's log line carries the request id, tab-separated as on AWS.
     assert "[ERROR]\t" in output
     assert "\treq-fails\tValueError: boom" in output
+    # with its stack trace in the same log event (CR-joined, as AWS's Python runtime does)
+    line = next(line for line in output.split("\n") if "\treq-fails\tValueError" in line)
+    assert "\rTraceback (most recent call last):\r" in line
+    assert "in raises" in line
 
 
 def test_context_object(runtime_api: ThreadedRuntimeAPI) -> None:

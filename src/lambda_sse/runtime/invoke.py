@@ -121,8 +121,18 @@ def _marshal(result: Any, request_id: str) -> tuple[bytes, str]:
     return body, content_type
 
 
+def _log_exception(exc: BaseException, request_id: str) -> None:
+    """One log event, as AWS's Python runtime writes it: the error, then its stack trace, lines
+    joined by CR so CloudWatch keeps them together."""
+    stack = "".join(error_document(exc)["stackTrace"]).rstrip("\n")
+    text = f"{type(exc).__name__}: {exc}"
+    if stack:
+        text += "\nTraceback (most recent call last):\n" + stack
+    log_line("ERROR", text, request_id)
+
+
 def _handler_failure(exc: BaseException, request_id: str) -> _Failure:
-    log_line("ERROR", f"{type(exc).__name__}: {exc}", request_id)
+    _log_exception(exc, request_id)
     return _Failure(error_document(exc, request_id), function_error_type(exc))
 
 
@@ -182,7 +192,7 @@ def _stream_sync(
         if not stream.started:
             sink.abort()
             raise _handler_failure(exc, rid) from exc
-        log_line("ERROR", f"{type(exc).__name__}: {exc}", rid)
+        _log_exception(exc, rid)
         if not stream.ended:
             stream._fail(error_trailers(exc, rid))
         sink.finish()
@@ -245,7 +255,7 @@ async def _stream_async(
         if not stream.started:
             sink.abort()
             raise _handler_failure(exc, rid) from exc
-        log_line("ERROR", f"{type(exc).__name__}: {exc}", rid)
+        _log_exception(exc, rid)
         if not stream.ended:
             await stream._fail(error_trailers(exc, rid))
         await sink.finish()
