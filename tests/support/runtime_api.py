@@ -209,7 +209,7 @@ class RuntimeProcess:
 
     def output(self) -> str:
         """Everything the process wrote to stdout and stderr so far."""
-        return self.log.read_text(errors="replace")
+        return self.log.read_bytes().decode(errors="replace")  # keep CRs as written
 
     def wait(self, timeout: float = DEFAULT_TIMEOUT) -> int:
         return self.popen.wait(timeout)
