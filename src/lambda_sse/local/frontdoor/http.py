@@ -65,6 +65,7 @@ class Responder:
         self.aborted = False
         self.bytes_sent = 0
         self.status = 0
+        self._chunked = False
 
     def _write(self, event: h11.Event) -> None:
         data = self._conn.send(event)
@@ -98,13 +99,22 @@ class Responder:
     async def start_stream(self, status: int, headers: list[tuple[str, str]]) -> None:
         """Start a chunked response; send the head at once so clients see it immediately."""
         self._start(status, [*headers, ("Transfer-Encoding", "chunked")])
+        self._chunked = True
         await self._drain()
 
     async def send(self, data: bytes) -> None:
-        if data:
+        if not data:
+            return
+        self.bytes_sent += len(data)
+        if self._chunked:
+            # The hot path of a stream: frame the chunk here (RFC 9112 section 7.1) instead of
+            # through h11, which stays in SEND_BODY and writes the last chunk at end().
+            if self._writer.is_closing():
+                raise ClientGone()
+            self._writer.write(b"%x\r\n%b\r\n" % (len(data), data))
+        else:
             self._write(h11.Data(data=data))
-            self.bytes_sent += len(data)
-            await self._drain()
+        await self._drain()
 
     async def end(self) -> None:
         self._write(h11.EndOfMessage())
