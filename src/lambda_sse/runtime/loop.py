@@ -259,6 +259,22 @@ async def _serve_async(
         await asyncio.gather(*workers, return_exceptions=True)
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the handlers left running (briefly awaited), then close the loop, so the
+    process ends without "Task was destroyed but it is pending" noise."""
+    import asyncio
+    import contextlib
+
+    leftovers = asyncio.all_tasks(loop)
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        gathered = asyncio.gather(*leftovers, return_exceptions=True)
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.wait_for(gathered, 1.0))
+    loop.close()
+
+
 def _run_async(address: str, handler: Callable[..., Any], streaming: bool, concurrency: int) -> int:
     import asyncio
 
@@ -283,5 +299,6 @@ def _run_async(address: str, handler: Callable[..., Any], streaming: bool, concu
     loop.remove_signal_handler(signal.SIGTERM)
     if stopping:
         loop.run_until_complete(_run_callbacks_async())
+        _close_loop(loop)
         return 0
     return 1  # pragma: no cover - the serve task only ends by raising or being cancelled
