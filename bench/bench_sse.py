@@ -107,8 +107,10 @@ def encode_rows(name: str, events: list[Fields]) -> tuple[list[list[object]], fl
     return rows, first_ratio
 
 
-def decode_row(name: str, events: list[Fields]) -> tuple[list[object], float]:
-    stream = b"".join(ServerSentEvent(**e).encode() for e in events)  # type: ignore[arg-type]
+def decode_row(name: str, events: list[Fields], crlf: bool = False) -> tuple[list[object], float]:
+    """Decode the events as lambda_sse encodes them (LF), or as sse-starlette does (CRLF)."""
+    make = StarletteEvent if crlf else ServerSentEvent
+    stream = b"".join(make(**e).encode() for e in events)  # type: ignore[arg-type]
     chunks = [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
 
     def ours() -> list[ServerSentEvent]:
@@ -173,8 +175,12 @@ def main() -> None:
     rows += enc_rows
     enc_rows, _ = encode_rows("mixed", mixed)
     rows += enc_rows
-    for name, events in (("small", small), ("mixed", mixed)):
-        row, _ = decode_row(name, events)
+    for name, events, crlf in (
+        ("small", small, False),
+        ("mixed", mixed, False),
+        ("small, CRLF (sse-starlette's bytes)", small, True),
+    ):
+        row, _ = decode_row(name, events, crlf)
         rows.append(row)
     header = [
         "workload",

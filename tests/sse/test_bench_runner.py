@@ -147,7 +147,7 @@ def test_the_sse_benchmark_keeps_the_contract(tmp_path: Path) -> None:
     assert out.startswith("## SSE codec\n")
     assert out.count("\n## ") == 0
     rows = [line for line in out.splitlines() if line.startswith(("| encode", "| decode"))]
-    assert len(rows) == 6
+    assert len(rows) == 7
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         ours, baseline = float(cells[1].replace(",", "")), float(cells[3].replace(",", ""))

@@ -92,11 +92,29 @@ def test_unicode_separators_are_allowed_in_event_and_id() -> None:
     )
 
 
-def test_str_subclass_is_accepted() -> None:
+def test_str_subclass_is_accepted_and_written_as_plain_text() -> None:
     class Text(str):
-        pass
+        def __format__(self, spec: str) -> str:
+            return "formatted"
 
-    assert ServerSentEvent(Text("a\nb")).encode() == b"data: a\ndata: b\n\n"
+    event = ServerSentEvent(Text("a\nb"), event=Text("t"), id=Text("1"), comment=Text("c"))
+    assert event.encode() == b": c\nevent: t\nid: 1\ndata: a\ndata: b\n\n"
+    assert encode(Text("x"), event=Text("t")) == b"event: t\ndata: x\n\n"
+    assert type(event.event) is str
+
+
+def test_int_subclass_retry_is_written_as_a_plain_int() -> None:
+    import enum
+
+    class Delay(enum.IntEnum):
+        SOON = 250
+
+        def __format__(self, spec: str) -> str:
+            return "soon"
+
+    assert ServerSentEvent(retry=Delay.SOON).encode() == b"retry: 250\n\n"
+    assert encode(retry=Delay.SOON) == b"retry: 250\n\n"
+    assert type(ServerSentEvent(retry=Delay.SOON).retry) is int
 
 
 def test_immutable() -> None:

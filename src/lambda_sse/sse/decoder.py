@@ -14,9 +14,11 @@ It follows WHATWG HTML 9.2.5 "Parsing an event stream" and 9.2.6 "Interpreting a
 
 Why bytes rather than text: the line ends, the colon, the space and the field names are ASCII,
 and in UTF-8 an ASCII byte is never part of a multi-byte sequence. So the parser splits raw bytes
-with ``bytes.split``/``partition`` (C speed, no incremental text decoder) and decodes each value
-once, with ``errors="replace"``; the result equals decoding the whole stream first, as the spec
-does, because a UTF-8 decoder never swallows an ASCII byte into a replacement character.
+with ``bytes.split`` (LF only) or ``bytes.splitlines`` (which breaks at CRLF, CR and LF, exactly
+the SSE line ends, and nothing else), at C speed and with no incremental text decoder, and
+decodes each value once, invalid bytes replaced; the result equals decoding the whole stream
+first, as the spec does, because a UTF-8 decoder never swallows an ASCII byte into a replacement
+character.
 
 Memory is bounded: a line longer than ``max_line`` bytes or an event whose data exceeds
 ``max_event`` bytes raises :class:`SSELimitError` (an :class:`~lambda_sse.errors.SSEDecodeError`).
@@ -39,6 +41,7 @@ DEFAULT_MAX_EVENT = 16 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _new = object.__new__
+_LINE_ENDS = (10, 13)  # LF, CR
 # int() refuses strings longer than this (CVE-2020-10735 guard); a longer retry is ignored.
 _MAX_RETRY_DIGITS = 4300
 
@@ -135,20 +138,22 @@ class SSEDecoder:
             if chunk[0] == 10:
                 chunk = chunk[1:]
         if b"\r" in chunk:
-            # CRLF and lone CR become LF; a final CR already ends its line (see module doc).
+            # bytes.splitlines() breaks at CRLF, CR and LF and nothing else: the SSE line ends.
+            # A CR that ends the chunk ends its line now (see the module docstring).
             self._cr = chunk[-1] == 13
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if b"\n" not in chunk:
-            if chunk:
-                self._hold(chunk)
-            return []
-        if self._tail:
-            parts = self._parts
-            parts.append(chunk)
-            chunk = self._tail + b"".join(parts)
-            self._parts = []
-        lines = chunk.split(b"\n")
-        tail = self._tail = lines.pop()
+            if self._tail:
+                chunk = self._joined(chunk)
+            lines = chunk.splitlines()
+            tail = self._tail = b"" if chunk[-1] in _LINE_ENDS else lines.pop()
+        else:
+            if b"\n" not in chunk:
+                if chunk:
+                    self._hold(chunk)
+                return []
+            if self._tail:
+                chunk = self._joined(chunk)
+            lines = chunk.split(b"\n")
+            tail = self._tail = lines.pop()
         max_line = self.max_line
         if len(chunk) > max_line and (len(tail) > max_line or max(map(len, lines)) > max_line):
             return self._over_line(lines)
@@ -241,6 +246,14 @@ class SSEDecoder:
             self._id = id_buffer
             self.last_event_id = last_id
         return events
+
+    def _joined(self, chunk: bytes) -> bytes:
+        """The unfinished line so far, followed by ``chunk``."""
+        parts = self._parts
+        parts.append(chunk)
+        chunk = self._tail + b"".join(parts)
+        self._parts = []
+        return chunk
 
     def _hold(self, piece: bytes) -> None:
         """Keep part of an unfinished line; never more than ``max_line`` bytes."""

@@ -45,6 +45,19 @@ def _check(data: object, event: object, id: object, retry: object, comment: obje
         raise InvalidEventError(f"comment must be a str or None, got {type(comment).__name__}")
 
 
+def _plain(
+    data: str | None, event: str | None, id: str | None, retry: int | None, comment: str | None
+) -> tuple[str | None, str | None, str | None, int | None, str | None]:
+    """Checked fields as exact str and int: a subclass's own __format__ must not reach the wire."""
+    return (
+        None if data is None else data[:],  # a full slice of a str subclass is a plain str
+        None if event is None else event[:],
+        None if id is None else id[:],
+        None if retry is None else int(retry),
+        None if comment is None else comment[:],
+    )
+
+
 def _lines(prefix: str, text: str) -> str:
     """``text`` as one ``prefix`` line per piece between CRLF, CR or LF, each ending in LF."""
     if "\r" in text:
@@ -74,14 +87,18 @@ def _encode(
     out = "" if comment is None else _lines(": ", comment)
     if data is None and event is None and id is None and retry is None:
         return out.encode()  # a heartbeat: no blank line, so no client dispatches anything
+    # f-strings build each step in one go, with no intermediate strings.
     if event is not None:
-        out += "event: " + event + "\n"
+        out = f"{out}event: {event}\n"
     if id is not None:
-        out += "id: " + id + "\n"
+        out = f"{out}id: {id}\n"
     if retry is not None:
-        out += "retry: " + str(retry) + "\n"
+        out = f"{out}retry: {retry}\n"
     if data is not None:
-        out += _lines("data: ", data) if ("\n" in data or "\r" in data) else "data: " + data + "\n"
+        if "\n" in data or "\r" in data:
+            out += _lines("data: ", data)
+        else:
+            out = f"{out}data: {data}\n"
     return (out + "\n").encode()
 
 
@@ -98,6 +115,7 @@ def encode(
     b'event: greeting\\nid: 1\\ndata: hello\\n\\n'
     """
     _check(data, event, id, retry, comment)
+    data, event, id, retry, comment = _plain(data, event, id, retry, comment)
     try:
         return _encode(data, event, id, retry, comment)
     except UnicodeEncodeError as exc:
@@ -130,15 +148,20 @@ class ServerSentEvent:
         retry: int | None = None,
         comment: str | None = None,
     ) -> None:
-        # Fast path: a data-only event with a plain str needs no further look.
+        # The checks of _check, inlined for the common exact types; anything else (a failure,
+        # a str or int subclass) goes to _check, which raises or accepts with a precise message.
         if not (
-            event is None
-            and id is None
-            and retry is None
-            and comment is None
-            and (data is None or type(data) is str)
+            (data is None or type(data) is str)
+            and (event is None or (type(event) is str and "\n" not in event and "\r" not in event))
+            and (
+                id is None
+                or (type(id) is str and "\n" not in id and "\r" not in id and "\0" not in id)
+            )
+            and (retry is None or (type(retry) is int and retry >= 0))
+            and (comment is None or type(comment) is str)
         ):
             _check(data, event, id, retry, comment)
+            data, event, id, retry, comment = _plain(data, event, id, retry, comment)
         self._data = data
         self._event = event
         self._id = id
