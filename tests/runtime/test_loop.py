@@ -19,6 +19,7 @@ from tests.support.runtime_api import (
     RuntimeProcess,
     ThreadedRuntimeAPI,
     runtime_process,
+    threaded_runtime_api,
     write_module,
 )
 
@@ -501,3 +502,36 @@ def test_managed_instances_run_invocations_at_once(
     # Each invocation saw its own trace id; the process-wide variable is left alone.
     assert [b["trace"] for b in bodies] == [f"Root=trace-{i}" for i in range(n)]
     assert all(b["env"] is None for b in bodies)
+
+
+@pytest.mark.slow
+def test_a_fast_producer_is_held_by_backpressure() -> None:
+    """128 MiB written as fast as possible while nobody reads: the handler waits on the socket
+    instead of piling the body up in memory."""
+    piece, count = 65536, 2048
+    with (
+        threaded_runtime_api(queue_limit=1) as api,
+        runtime_process("handlers.stream_bulk", api.address, cwd=FUNCTIONS) as proc,
+    ):
+        api.wait_for_poll()
+        inv = api.enqueue({"piece": piece, "count": count})
+        assert api.head(inv) is not None
+        seen, stable_since = -1, time.monotonic()
+        deadline = time.monotonic() + 15
+        while time.monotonic() - stable_since < 0.3:  # the server stopped reading
+            assert time.monotonic() < deadline
+            now = api.call(lambda: len(inv.chunks))
+            if now != seen:
+                seen, stable_since = now, time.monotonic()
+            time.sleep(0.02)
+        assert not inv.done
+        assert seen < count
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss_mib = next(int(x.split()[1]) for x in status.splitlines() if x[:6] == "VmRSS:") / 1024
+        assert rss_mib < 64, f"the runtime holds {rss_mib:.0f} MiB: it buffers"
+
+        async def count_bytes() -> int:
+            return sum([len(chunk) async for chunk in inv.body()])
+
+        assert api.run(count_bytes, timeout=60) == piece * count
+        assert api.outcome(inv).status == "success"
