@@ -116,3 +116,20 @@ def test_bad_limits_are_refused(kwargs: dict[str, object]) -> None:
 def test_bad_initial_last_event_id_is_refused() -> None:
     with pytest.raises(ValueError, match="last_event_id"):
         SSEDecoder(last_event_id="a\0b")
+
+
+def test_retry_leading_zeros_never_count_against_the_digit_limit() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"retry: " + b"0" * 5000 + b"5\n\n")
+    assert decoder.retry == 5
+    decoder.feed(b"retry: " + b"0" * 5000 + b"\n\n")
+    assert decoder.retry == 0
+
+
+def test_a_retry_too_long_for_int_is_ignored_not_a_crash() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"retry: 7\n\n")
+    decoder.feed(b"retry: " + b"9" * 4301 + b"\n\n")
+    assert decoder.retry == 7
+    decoder.feed(b"retry: " + b"9" * 4300 + b"\n\n")
+    assert decoder.retry == 10**4300 - 1

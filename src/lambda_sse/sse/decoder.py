@@ -42,7 +42,8 @@ DEFAULT_MAX_EVENT = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _new = object.__new__
 _LINE_ENDS = (10, 13)  # LF, CR
-# int() refuses strings longer than this (CVE-2020-10735 guard); a longer retry is ignored.
+# int() refuses longer digit strings (the CVE-2020-10735 guard): a retry with more significant
+# digits (some 10**4290 years) is ignored; leading zeros are stripped first, so they never count.
 _MAX_RETRY_DIGITS = 4300
 
 
@@ -223,13 +224,11 @@ class SSEDecoder:
                 elif name == b"id":
                     if b"\0" not in value:
                         id_buffer = value.decode("utf-8", "replace")
-                elif (
-                    name == b"retry"
+                elif name == b"retry" and value.isdigit():
                     # bytes.isdigit() is ASCII-only, exactly the spec's "ASCII digits".
-                    and value.isdigit()
-                    and len(value.lstrip(b"0")) <= _MAX_RETRY_DIGITS
-                ):
-                    self.retry = int(value)
+                    digits = value.lstrip(b"0") or b"0"
+                    if len(digits) <= _MAX_RETRY_DIGITS:
+                        self.retry = int(digits)
             if len(data) > counted:
                 # The pending event's data, counted once per feed rather than once per line:
                 # together with the check at dispatch, no event holds more than max_event bytes
