@@ -101,7 +101,12 @@ async def _progress(after: int) -> AsyncIterator[ServerSentEvent]:
 @app.get("/events")
 async def events() -> EventSourceResponse:
     # A factory: EventSourceResponse calls it with the request's Last-Event-ID ("" if none).
-    return EventSourceResponse(lambda last_event_id: _progress(resume_after(last_event_id)))
+    # On Lambda the stream ends 5 s before the function's timeout, after a retry hint.
+    return EventSourceResponse(
+        lambda last_event_id: _progress(resume_after(last_event_id)),
+        deadline_margin=5.0,
+        retry=RETRY_MS,
+    )
 
 
 # The Lambda entry point (handler: app.handler). Every route streams: API Gateway's STREAM mode
