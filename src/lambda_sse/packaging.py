@@ -19,8 +19,12 @@ when set, else 1980-01-01, the earliest a zip can store), and Unix modes 0755 or
 (Lambda unzips with the modes the archive records; a wrapper without its execute bit fails init
 with ``Runtime.InvalidEntrypoint``/``permission denied``).
 
-The planning half (which files go where, with which mode) is pure; only :func:`run`,
-:func:`install_requirements` and :func:`write_zip` touch the disk or start processes.
+With ``--compile`` the zip also carries byte code for every module (Lambda's ``/var/task`` is
+read-only, so Python would otherwise compile them again at every cold start).
+
+The planning half (which files go where, with which mode) only reads the disk; :func:`run`,
+:func:`install_requirements`, :func:`compile_entries` and :func:`write_zip` write files or start
+processes.
 """
 
 from __future__ import annotations
