@@ -156,7 +156,9 @@ class SSEDecoder:
             lines = chunk.split(b"\n")
             tail = self._tail = lines.pop()
         max_line = self.max_line
-        if len(chunk) > max_line and (len(tail) > max_line or max(map(len, lines)) > max_line):
+        if len(chunk) > max_line and (
+            len(tail) > max_line or max(map(len, lines), default=0) > max_line
+        ):
             return self._over_line(lines)
         return self._lines(lines)
 
