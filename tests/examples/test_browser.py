@@ -88,7 +88,7 @@ def test_page_resumes_across_deadline_cuts(tmp_path: Path) -> None:
     assert progress["steps"] == list(range(1, steps + 1)), progress
     # The deadline cut the feed at least once, and the browser came back each time.
     assert progress["opens"] >= 2, progress
-    assert progress["errors"] == progress["opens"] - 1, progress
+    assert progress["errors"] >= progress["opens"] - 1, progress  # each cut was seen
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
 
