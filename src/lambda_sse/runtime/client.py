@@ -177,6 +177,11 @@ class BlockingStreamSink:
         self._port = port
         self._sock: socket.socket | None = None
 
+    @property
+    def sock(self) -> socket.socket | None:
+        """The connected socket (blocking), once the first bytes went out."""
+        return self._sock
+
     def send(self, data: bytes) -> None:
         if not data:
             return
@@ -287,6 +292,11 @@ class AsyncStreamSink:
         self._host = host
         self._port = port
         self._sock: socket.socket | None = None
+
+    @property
+    def sock(self) -> socket.socket | None:
+        """The connected socket (non-blocking), once the first bytes went out."""
+        return self._sock
 
     async def send(self, data: bytes) -> None:
         if not data:

@@ -36,6 +36,7 @@ from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, encode_prelude
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from socket import socket
     from typing import Any, Protocol, TypeVar
 
     H = TypeVar("H", bound=Callable[..., Any])
@@ -168,14 +169,32 @@ class ResponseStream(_StreamState):
     def __init__(self, sink: AsyncSink, target: str, host: str) -> None:
         super().__init__(target, host)
         self._sink = sink
+        self._sock: socket | None = None  # set while the body is open: the fast path
 
     async def write(self, data: Data) -> None:
         """Send ``data`` (``str`` is UTF-8 encoded). Waits while the socket is full. An empty
         write sends no chunk (an empty chunk would end the body); as the first write it sends
         the request head and the prelude at once (flushes the status and headers early)."""
+        sock = self._sock
+        if sock is not None:
+            # Fast path, one send() per event: the socket is non-blocking, and only what does
+            # not fit goes through the loop, which waits until the socket drains.
+            if data.__class__ is str:
+                data = data.encode()
+            if data.__class__ is bytes and data:
+                frame = b"%x\r\n%b\r\n" % (len(data), data)
+                try:
+                    sent = sock.send(frame)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                if sent != len(frame):
+                    await self._sink.send(frame[sent:])
+                return
         frame = self._frame(data)
         if frame:
             await self._sink.send(frame)
+            if not self.ended:
+                self._sock = getattr(self._sink, "sock", None)
 
     async def end(self, data: Data | None = None) -> None:
         """End the body (optionally after a last write). Ending twice is harmless."""
@@ -183,9 +202,11 @@ class ResponseStream(_StreamState):
             return
         if data is not None:
             await self.write(data)
+        self._sock = None
         await self._sink.send(self._final())
 
     async def _fail(self, trailers: list[tuple[str, str]]) -> None:
+        self._sock = None
         await self._sink.send(self._final(trailers))
 
 
@@ -195,21 +216,33 @@ class SyncResponseStream(_StreamState):
     def __init__(self, sink: SyncSink, target: str, host: str) -> None:
         super().__init__(target, host)
         self._sink = sink
+        self._sock: socket | None = None  # set while the body is open: the fast path
 
     def write(self, data: Data) -> None:
         """Blocking twin of :meth:`ResponseStream.write`."""
+        sock = self._sock
+        if sock is not None:
+            if data.__class__ is str:
+                data = data.encode()
+            if data.__class__ is bytes and data:
+                sock.sendall(b"%x\r\n%b\r\n" % (len(data), data))
+                return
         frame = self._frame(data)
         if frame:
             self._sink.send(frame)
+            if not self.ended:
+                self._sock = getattr(self._sink, "sock", None)
 
     def end(self, data: Data | None = None) -> None:
         if self.ended:
             return
         if data is not None:
             self.write(data)
+        self._sock = None
         self._sink.send(self._final())
 
     def _fail(self, trailers: list[tuple[str, str]]) -> None:
+        self._sock = None
         self._sink.send(self._final(trailers))
 
 
