@@ -4,6 +4,7 @@ Instances concurrency, timeouts, crashes, init errors, reaping, reload, detach a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -70,9 +71,12 @@ async def test_chunks_arrive_through_the_pool_as_the_function_sends_them() -> No
         r = await run(inv)
     assert r.head.streaming is True
     assert [c for _, c in r.chunks] == [b"chunk %d\n" % i for i in range(4)]
-    gaps = [b[0] - a[0] for a, b in zip(r.chunks, r.chunks[1:], strict=False)]
-    # Sent 200 ms apart: buffered delivery would show gaps near 0.
-    assert all(0.12 < gap < 1.0 for gap in gaps), gaps
+    # Sent 200 ms apart: buffered delivery would hand them over together at the end. Each
+    # arrives on its own (a loaded machine may bunch two a little, never all of them).
+    arrivals = [t for t, _ in r.chunks]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert arrivals[-1] - arrivals[0] > 0.45, gaps
+    assert all(g > 0.03 for g in gaps), gaps
     assert r.outcome.status == "success"
 
 
@@ -92,6 +96,7 @@ async def test_reserved_concurrency_throttles_beyond_the_cap() -> None:
 
 async def test_managed_instances_run_several_invocations_in_one_process() -> None:
     async with make_pool(bootstrap_fn(max_concurrency=3)) as pool:
+        await run(await pool.invoke("boot", event(action="echo")))  # cold start out of the way
         started = time.monotonic()
         invs = [await pool.invoke("boot", event(action="sleep", seconds=0.6)) for _ in range(3)]
         results = await asyncio.gather(*(run(i) for i in invs))
@@ -105,7 +110,7 @@ async def test_managed_instances_run_several_invocations_in_one_process() -> Non
     threads = {r.json()["thread"] for r in results}
     assert len(pids) == 1
     assert len(threads) == 3  # three GET /next in flight in one process
-    assert elapsed < 0.6 * 3 - 0.3  # concurrent, not one after the other
+    assert elapsed < 0.6 * 3 - 0.05  # one after the other would take 1.8 s at least
     assert len({r.json()["pid"] for r in more_results}) == 2
 
 

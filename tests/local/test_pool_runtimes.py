@@ -71,8 +71,12 @@ async def test_lambda_sse_runtime_streams_chunk_by_chunk_through_the_pool() -> N
     # Chunks arrive as written (200 ms apart), not all at once at the end.
     times = [t for t, c in r.chunks if b"tick " in c]
     assert len(times) == 4
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(0.12 < g < 1.0 for g in gaps), gaps
+    # Sent 200 ms apart: buffered delivery would hand them over together at the end. Each
+    # arrives on its own (a loaded machine may bunch two a little, never all of them).
+    arrivals = times
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert arrivals[-1] - arrivals[0] > 0.45, gaps
+    assert all(g > 0.03 for g in gaps), gaps
     assert second.pid == first.pid  # warm
     assert r2.outcome.status == "success"
 

@@ -349,6 +349,12 @@ class Environment:
             _, pending = await asyncio.wait(set(self._tasks), timeout=2.0)
             for task in pending:
                 task.cancel()
+        if proc is not None:
+            # asyncio closes a subprocess transport only once every pipe hit EOF; close it
+            # here so none is left for the garbage collector after the loop ended.
+            transport = getattr(proc, "_transport", None)
+            if transport is not None:
+                transport.close()
 
     async def wait_exit(self) -> int:
         """The process' return code, once it exited."""
