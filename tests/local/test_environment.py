@@ -251,3 +251,19 @@ async def test_cancelling_start_leaves_no_process() -> None:
         await task
     assert env.state == "dead"
     assert not alive(pid)
+
+
+async def test_release_drops_recorded_bodies_and_old_requests() -> None:
+    async with started(bootstrap_fn()) as env:
+        for i in range(40):  # each invocation makes two requests: GET /next, POST /response
+            inv = env.submit(
+                event(action="stream", chunks=2, size=1000),
+                request_id=f"req-{i}",
+                deadline_ms=int(time.time() * 1000) + 5000,
+            )
+            body = b"".join([c async for c in inv.body()])
+            assert len(body) == 2000
+            assert (await inv.outcome()).status == "success"
+            env.release(inv)
+            assert inv.chunks == []
+        assert len(env.server.requests) <= 64
