@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
+import hashlib
 import os
 import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +167,23 @@ def render(sections: dict[str, str], info: dict[str, str]) -> str:
     return "\n".join(head + body)
 
 
+def write_merged(
+    output: Path, fresh: dict[str, str], known: list[str], info: dict[str, str]
+) -> None:
+    """Merge this run's sections into the file as it is *now*, under a lock, so that two runs of
+    different topics at the same time both keep their sections. Sections of scripts that no
+    longer exist are dropped."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"lambda-sse-bench-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sections = {**read_sections(output), **fresh}
+        sections = {t: s for t, s in sections.items() if t in known}
+        temporary = output.with_name(output.name + ".tmp")
+        temporary.write_text(render(sections, info), encoding="utf-8")
+        temporary.replace(output)  # readers never see half a file
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("topics", nargs="*", help="topics to run (default: all)")
@@ -181,22 +201,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no bench/bench_*.py scripts found")
 
     info = machine()
-    sections = read_sections(args.output)
+    fresh: dict[str, str] = {}
     failed = []
     for topic in topics:
         print(f"bench {topic} ...", file=sys.stderr, flush=True)
         outcome = run_topic(topic, args.timeout, info, args.bench_dir)
         if outcome.section is None:
             failed.append(topic)
-            kept = "keeping its previous section" if topic in sections else "no section written"
+            kept = (
+                "keeping its previous section"
+                if topic in read_sections(args.output)
+                else "no section written"
+            )
             print(f"bench {topic} FAILED ({kept}): {outcome.error}", file=sys.stderr, flush=True)
             continue
-        sections[topic] = outcome.section
+        fresh[topic] = outcome.section
         print(f"bench {topic} done in {outcome.seconds:.1f} s", file=sys.stderr, flush=True)
-    # Sections of scripts that no longer exist are dropped; the rest are kept.
-    sections = {t: s for t, s in sections.items() if t in known}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(sections, info), encoding="utf-8")
+    write_merged(args.output, fresh, known, info)
     print(f"wrote {args.output}", file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

@@ -156,3 +156,25 @@ def test_the_sse_benchmark_keeps_the_contract(tmp_path: Path) -> None:
         assert cells[5].endswith("x")
         assert float(cells[5][:-1]) > 0
         assert cells[7] in {"met", "NOT met"}
+
+
+def test_two_runs_at_once_keep_both_sections(bench_dir: Path, tmp_path: Path) -> None:
+    output = tmp_path / "benchmarks.md"
+    slow_good = "import time\ntime.sleep(0.5)\n" + textwrap.dedent(GOOD)
+    _script(bench_dir, "alpha", slow_good.format(title="Alpha figures"))
+    _script(bench_dir, "beta", slow_good.format(title="Beta figures"))
+    command = [sys.executable, str(RUNNER), "--bench-dir", str(bench_dir), "--output", str(output)]
+    runs = [
+        subprocess.Popen([*command, topic], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for topic in ("alpha", "beta")
+    ]
+    try:
+        assert [run.wait(timeout=60) for run in runs] == [0, 0]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    text = output.read_text(encoding="utf-8")
+    assert "## Alpha figures" in text
+    assert "## Beta figures" in text
