@@ -19,6 +19,7 @@ INSTALL_HINTS = {
     "npm": "install Node.js 20+ with npm (Debian: apt-get install nodejs npm)",
     "curl": "install curl (Debian: apt-get install curl)",
     "chromium": "install Chromium (Debian: apt-get install chromium)",
+    "unzip": "install unzip (Debian: apt-get install unzip)",
 }
 
 

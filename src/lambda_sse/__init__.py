@@ -6,10 +6,14 @@ for asyncio, the SSE codec or the ASGI bridge at cold start (see ARCHITECTURE.md
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambda_sse._version import __version__
 from lambda_sse.errors import LambdaSSEError
+
+if TYPE_CHECKING:  # real names for type checkers; at run time they load on first use
+    from lambda_sse.asgi import EventSourceResponse
+    from lambda_sse.runtime.stream import HttpResponseStream, streamify_response
 
 __all__ = [
     "EventSourceResponse",
