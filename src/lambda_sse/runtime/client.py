@@ -121,8 +121,23 @@ def _error_request(path: str, host: str, doc: dict[str, Any], error_type: str) -
     )
 
 
+def _ipv4_literal(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
 def _connect(host: str, port: int, blocking: bool) -> socket.socket:
-    sock = socket.create_connection((host, port))
+    if _ipv4_literal(host):
+        # Lambda's AWS_LAMBDA_RUNTIME_API is an IPv4 literal: connect without getaddrinfo, whose
+        # str host costs an import of the idna codec at every cold start.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        sock = socket.create_connection((host, port))
     # Small writes (one SSE event each) must leave at once, not wait for Nagle.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setblocking(blocking)
@@ -260,8 +275,12 @@ class RuntimeClient:
 
 
 async def _aconnect(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    family, kind, proto, _, addr = infos[0]
+    addr: tuple[Any, ...]
+    if _ipv4_literal(host):
+        family, kind, proto, addr = socket.AF_INET, socket.SOCK_STREAM, 0, (host, port)
+    else:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, addr = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setblocking(False)

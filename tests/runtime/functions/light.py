@@ -17,6 +17,9 @@ HEAVY = (
     "lambda_sse.asgi",
     "lambda_sse.local",
     "lambda_sse.runtime.aio",
+    "encodings.idna",  # getaddrinfo on a str host imports it: the runtime avoids that
+    "dataclasses",
+    "traceback",
 )
 
 
