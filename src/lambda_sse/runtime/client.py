@@ -8,8 +8,8 @@ the container is broken and the runtime must exit; callers get a :class:`Runtime
 
 from __future__ import annotations
 
+import _socket  # socket.py's enums and selectors cost ~2 ms at each cold start
 import json
-import socket
 
 from lambda_sse.errors import RuntimeAPIError
 from lambda_sse.runtime.http import ResponseParser, encode_request
@@ -17,6 +17,7 @@ from lambda_sse.runtime.http import ResponseParser, encode_request
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     import asyncio
+    import socket
     from typing import Any
 
 __all__ = [
@@ -126,20 +127,23 @@ def _ipv4_literal(host: str) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
 
 
-def _connect(host: str, port: int, blocking: bool) -> socket.socket:
+def _connect(host: str, port: int, blocking: bool) -> _socket.socket:
+    sock: _socket.socket
     if _ipv4_literal(host):
         # Lambda's AWS_LAMBDA_RUNTIME_API is an IPv4 literal: connect without getaddrinfo, whose
         # str host costs an import of the idna codec at every cold start.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
         try:
             sock.connect((host, port))
         except BaseException:
             sock.close()
             raise
     else:
+        import socket
+
         sock = socket.create_connection((host, port))
     # Small writes (one SSE event each) must leave at once, not wait for Nagle.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
     sock.setblocking(blocking)
     return sock
 
@@ -148,7 +152,7 @@ class _BlockingConnection:
     def __init__(self, host: str, port: int) -> None:
         self._host = host
         self._port = port
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
 
     def request(self, data: bytes) -> ResponseParser:
         reused = self._sock is not None
@@ -190,10 +194,10 @@ class BlockingStreamSink:
     def __init__(self, host: str, port: int) -> None:
         self._host = host
         self._port = port
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
 
     @property
-    def sock(self) -> socket.socket | None:
+    def sock(self) -> _socket.socket | None:
         """The connected socket (blocking), once the first bytes went out."""
         return self._sock
 
@@ -275,6 +279,8 @@ class RuntimeClient:
 
 
 async def _aconnect(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
+    import socket  # asyncio has imported it already
+
     addr: tuple[Any, ...]
     if _ipv4_literal(host):
         family, kind, proto, addr = socket.AF_INET, socket.SOCK_STREAM, 0, (host, port)

@@ -20,6 +20,8 @@ HEAVY = (
     "encodings.idna",  # getaddrinfo on a str host imports it: the runtime avoids that
     "dataclasses",
     "traceback",
+    "socket",  # the sync path speaks through _socket
+    "selectors",
 )
 
 
