@@ -433,3 +433,32 @@ async def test_close_right_after_invoke_leaves_nothing_open() -> None:
     # Sandbox.Failure: the emulator stopped it; unclosed sockets would fail this test
     # (warnings are errors).
     assert outcome.error_type == "Sandbox.Failure"
+
+
+async def test_invocations_waiting_on_a_failed_init_retry_with_a_fresh_environment() -> None:
+    fn = bootstrap_fn(max_concurrency=2, environment={"FAIL_INIT": "1"})
+    rec = Recorder()
+    async with make_pool(fn, sink=rec) as pool:
+        first = await pool.invoke("boot", event(action="echo"))
+        second = await pool.invoke("boot", event(action="echo"))  # waits on the same init
+        outcomes = [(await run(i)).outcome for i in (first, second)]
+        assert pool.environments("boot") == []
+    assert [o.error_type for o in outcomes] == ["Init.Broken", "Init.Broken"]
+    assert first.cold_start
+    assert second.cold_start  # its own retry, as the shared init failed
+    assert sum("init error" in t for t in rec.texts("platform")) == 2
+
+
+async def test_the_background_reaper_stops_idle_environments() -> None:
+    async with make_pool(bootstrap_fn(), idle_timeout=0.2, grace=1.0) as pool:
+        inv = await pool.invoke("boot", event(action="echo"))
+        await run(inv)
+        await wait_until(lambda: not pool.environments("boot"))
+        await wait_until(lambda: not alive(inv.pid or 0))
+
+
+def test_impossible_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="max concurrency must be at least 1"):
+        Pool([bootstrap_fn()], max_concurrency=0)
+    with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):
+        Pool([bootstrap_fn(timeout=0)])

@@ -41,6 +41,7 @@ from lambda_sse.local.model import (
     Throttled,
 )
 from lambda_sse.local.runtime_api import RuntimeInvocation
+from lambda_sse.local.runtimes import LAMBDA_SSE_WRAPPER, looks_streaming
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "Pool", "PooledInvocation", "UnknownFunction"]
 
@@ -161,6 +162,12 @@ class Pool:
                 raise ConfigError(
                     f"function {fn.name!r}: max concurrency must be at least 1",
                     key="max_concurrency",
+                )
+            if not fn.timeout > 0:
+                raise ConfigError(
+                    f"function {fn.name!r}: timeout must be a positive number of seconds "
+                    f"(Lambda allows 1 to 900), got {fn.timeout!r}",
+                    key="timeout",
                 )
             state = self._functions.get(fn.name)
             if state is None:
@@ -467,8 +474,6 @@ class Pool:
         spec = env.spec
         if out.status != "function_error" or spec is None or spec.runtime_client != "awslambdaric":
             return
-        from lambda_sse.local.runtimes import LAMBDA_SSE_WRAPPER, looks_streaming
-
         if looks_streaming(fn):
             hint = (
                 f"{fn.handler} failed under awslambdaric, which cannot stream (as on AWS): set "
