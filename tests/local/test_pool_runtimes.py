@@ -230,3 +230,27 @@ async def test_a_python_version_mismatch_is_warned_once_per_session() -> None:
     mismatch = [w for w in rec.texts("warning") if "python3.99" in w]
     assert len(mismatch) == 1
     assert "is emulated with this interpreter's Python" in mismatch[0]
+
+
+async def test_lambda_sse_bootstrap_as_a_custom_runtime_streams(tmp_path: Path) -> None:
+    """provided.al2023 with lambda-sse's bootstrap copied to the code dir's root, as
+    `lambda-sse package` lays out the zip (lambda_sse itself comes from this interpreter)."""
+    import lambda_sse.runtime
+
+    shutil.copy2(Path(lambda_sse.runtime.__file__).parent / "bootstrap", tmp_path / "bootstrap")
+    (tmp_path / "stream_app.py").write_text((FUNCTIONS / "py_stream" / "stream_app.py").read_text())
+    fn = FunctionConfig(
+        name="custom",
+        handler="stream_app.stream",
+        runtime="provided.al2023",
+        code_dir=tmp_path,
+        timeout=10.0,
+    )
+    async with make_pool(fn) as pool:
+        r = await run(await pool.invoke("custom", event(chunks=3, interval=0.2)))
+    assert r.outcome.status == "success", r.outcome
+    prelude, body = split_prelude(r.body)
+    assert prelude["statusCode"] == 200
+    assert body.count(b"tick ") == 3
+    times = [t for t, c in r.chunks if b"tick " in c]
+    assert times[-1] - times[0] > 0.3

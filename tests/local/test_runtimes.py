@@ -166,6 +166,7 @@ def test_provided_runs_the_bootstrap_without_execution_env() -> None:
     assert spec.runtime_client == "bootstrap"
     assert "AWS_EXECUTION_ENV" not in spec.env
     assert spec.env["_HANDLER"] == "anything"
+    assert spec.env["LAMBDA_SSE_PYTHON"] == sys.executable  # for lambda-sse's own bootstrap
 
 
 def test_provided_without_bootstrap_or_not_executable(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ look-ups): :func:`launch_spec` returns the argv, the environment and any warning
   as deployed, or that path relative to the code dir), lambda-sse's runtime runs instead
   (``python -m lambda_sse.runtime HANDLER``). Another wrapper is run as Lambda runs one: with the
   default command as its arguments. The interpreter is the one running the emulator.
-- ``provided.al2023`` / ``provided.al2``: the code dir's ``bootstrap`` executable, no arguments.
+- ``provided.al2023`` / ``provided.al2``: the code dir's ``bootstrap`` executable, no arguments
+  (with ``LAMBDA_SSE_PYTHON`` pointing at this interpreter, for lambda-sse's own bootstrap).
 - ``nodejs*``: AWS's Node.js runtime client, npm ``aws-lambda-ric``.
 
 Reserved variables follow https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html.
@@ -222,7 +223,7 @@ def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Launch
     return LaunchSpec(default, env, fn.code_dir, "awslambdaric", tuple(warnings))
 
 
-def _bootstrap_spec(fn: FunctionConfig, env: dict[str, str]) -> LaunchSpec:
+def _bootstrap_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> LaunchSpec:
     bootstrap = fn.code_dir / "bootstrap"
     if not bootstrap.is_file():
         raise RuntimeUnavailable(
@@ -234,6 +235,9 @@ def _bootstrap_spec(fn: FunctionConfig, env: dict[str, str]) -> LaunchSpec:
             f"function {fn.name!r}: {bootstrap} is not executable; run chmod +x on it "
             "(Lambda needs the same permission in the zip)"
         )
+    # lambda-sse's own bootstrap runs $LAMBDA_SSE_PYTHON: locally, the emulator's interpreter
+    # (where lambda_sse is installed) unless the function names another. Others ignore it.
+    env.setdefault("LAMBDA_SSE_PYTHON", python)
     return LaunchSpec((str(bootstrap),), env, fn.code_dir, "bootstrap")
 
 
@@ -286,7 +290,7 @@ def launch_spec(
     if fn.runtime.startswith("python"):
         return _python_spec(fn, env, python or sys.executable)
     if fn.runtime in ("provided.al2023", "provided.al2", "provided"):
-        return _bootstrap_spec(fn, env)
+        return _bootstrap_spec(fn, env, python or sys.executable)
     if fn.runtime.startswith("nodejs"):
         return _node_spec(fn, env, host)
     raise RuntimeUnavailable(
