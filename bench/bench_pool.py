@@ -84,25 +84,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def warm_pool_us(fn: FunctionConfig) -> list[float]:
-    async with Pool([fn], limits=False, sink=drop) as pool:
-        samples = []
-        for i in range(WARM_RUNS + 50):
-            start = time.perf_counter()
-            inv = await pool.invoke("bench", b'{"n": 1}')
-            async for _ in inv.body():
-                pass
-            outcome = await inv.outcome()
-            elapsed = time.perf_counter() - start
-            if outcome.status != "success":
-                raise SystemExit(f"invocation failed: {outcome}")
-            if i >= 50:
-                samples.append(elapsed * 1e6)
-        return samples
+async def pool_round_trip(pool: Pool) -> float:
+    start = time.perf_counter()
+    inv = await pool.invoke("bench", b'{"n": 1}')
+    async for _ in inv.body():
+        pass
+    outcome = await inv.outcome()
+    elapsed = time.perf_counter() - start
+    if outcome.status != "success":
+        raise SystemExit(f"invocation failed: {outcome}")
+    return elapsed * 1e6
 
 
-async def warm_bare_us(fn: FunctionConfig) -> list[float]:
-    """The same runtime process behind a bare Runtime API server: no pool in between."""
+async def bare_round_trip(server: RuntimeAPIServer) -> float:
+    start = time.perf_counter()
+    inv = server.enqueue(b'{"n": 1}', deadline_ms=int(time.time() * 1000) + 30_000)
+    async for _ in inv.body():
+        pass
+    outcome = await inv.outcome()
+    elapsed = time.perf_counter() - start
+    if outcome.status != "success":
+        raise SystemExit(f"invocation failed: {outcome}")
+    return elapsed * 1e6
+
+
+async def warm_round_trips(fn: FunctionConfig) -> tuple[list[float], list[float]]:
+    """Pool and bare server side by side, in alternating blocks, so that the load of a shared
+    machine falls on both alike. The bare side runs the same runtime command, minus the pool."""
     server = RuntimeAPIServer(record_bodies=False)
     await server.start()
     spec = launch_spec(fn, runtime_api=server.address)
@@ -114,26 +122,24 @@ async def warm_bare_us(fn: FunctionConfig) -> list[float]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    pool_us: list[float] = []
+    bare_us: list[float] = []
     try:
-        await asyncio.wait_for(server.wait_for_poll(), 30)
-        samples = []
-        for i in range(WARM_RUNS + 50):
-            start = time.perf_counter()
-            inv = server.enqueue(b'{"n": 1}', deadline_ms=int(time.time() * 1000) + 30_000)
-            async for _ in inv.body():
-                pass
-            outcome = await inv.outcome()
-            elapsed = time.perf_counter() - start
-            if outcome.status != "success":
-                raise SystemExit(f"invocation failed: {outcome}")
-            if i >= 50:
-                samples.append(elapsed * 1e6)
-        return samples
+        async with Pool([fn], limits=False, sink=drop) as pool:
+            await asyncio.wait_for(server.wait_for_poll(), 30)
+            for _ in range(50):  # warm-up, both sides
+                await pool_round_trip(pool)
+                await bare_round_trip(server)
+            block = 100
+            for _ in range(WARM_RUNS // block):
+                pool_us += [await pool_round_trip(pool) for _ in range(block)]
+                bare_us += [await bare_round_trip(server) for _ in range(block)]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 9)
         await proc.wait()
         await server.close()
+    return pool_us, bare_us
 
 
 async def main() -> None:
@@ -149,10 +155,8 @@ async def main() -> None:
         ours_cold = await cold_start_ms(ours_fn)
         log("cold start, awslambdaric ...")
         ric_cold = await cold_start_ms(ric_fn)
-        log(f"warm invocations through the pool ({WARM_RUNS}) ...")
-        pool_us = await warm_pool_us(ours_fn)
-        log(f"warm invocations on a bare Runtime API server ({WARM_RUNS}) ...")
-        bare_us = await warm_bare_us(ours_fn)
+        log(f"warm invocations, pool and bare server alternating ({WARM_RUNS} each) ...")
+        pool_us, bare_us = await warm_round_trips(ours_fn)
 
     p50_add = statistics.median(pool_us) - statistics.median(bare_us)
     p99_add = percentile(pool_us, 0.99) - percentile(bare_us, 0.99)

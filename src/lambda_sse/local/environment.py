@@ -43,6 +43,7 @@ __all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentState", "LocalStateError",
 INIT_TIMEOUT = 10.0
 _LINE_LIMIT = 256 * 1024  # longer output lines are forwarded in pieces
 _KEEP_REQUESTS = 64  # Runtime API requests kept for inspection per environment
+_MEMORY_EVERY = 0.05  # seconds between /proc reads of the peak memory
 
 EnvironmentState = Literal["new", "starting", "ready", "stopping", "dead"]
 
@@ -136,6 +137,7 @@ class Environment:
         self._killed_by_us = False
         self._started = asyncio.Event()
         self._peak_mb = 0
+        self._peak_read_at = -float("inf")
 
     # -- facts -----------------------------------------------------------------------------
 
@@ -151,11 +153,18 @@ class Environment:
     def busy(self) -> int:
         return len(self.in_flight) + self.reserved
 
-    def max_memory_mb(self) -> int:
-        """Peak resident memory so far; after the process is gone, the last figure read."""
+    def max_memory_mb(self, *, fresh: bool = False) -> int:
+        """Peak resident memory so far; after the process is gone, the last figure read.
+
+        /proc is read at most every ``_MEMORY_EVERY`` seconds (unless ``fresh``): the figure is
+        a high-water mark, so a cached one is at most that much behind, and back-to-back warm
+        invocations do not each pay for two file reads."""
         pid = self.pid
-        if pid is not None and self.returncode is None:
+        now = self._clock()
+        due = fresh or now - self._peak_read_at >= _MEMORY_EVERY
+        if pid is not None and self.returncode is None and due:
             self._peak_mb = max(self._peak_mb, logs.max_memory_mb(pid))
+            self._peak_read_at = now
         return self._peak_mb
 
     def _log(self, kind: logs.LogKind, text: str, request_id: str | None = None) -> None:

@@ -89,10 +89,19 @@ class PooledInvocation:
         inv = await asyncio.shield(self._runtime)
         if inv is None:
             return
-        async for chunk in shape(inv.body(), self._limiter):
+        chunks = shape(inv.body(), self._limiter) if self._limiter else inv.body()
+        async for chunk in chunks:
             yield chunk
 
     async def outcome(self) -> InvocationOutcome:
+        if not self._outcome.done() and self._runtime.done():
+            inv = self._runtime.result()
+            if inv is not None and inv.done:
+                # A success or function error is final as the runtime reported it: no need to
+                # wait for the pool's bookkeeping (END/REPORT) to hand it over.
+                early = await inv.outcome()
+                if early.status in ("success", "function_error"):
+                    return early
         return await asyncio.shield(self._outcome)
 
     def detach(self) -> None:
@@ -420,7 +429,7 @@ class Pool:
         finally:
             timer.cancel()
         if outcome.status == "timeout":
-            memory = env.max_memory_mb()  # before the kill, while /proc still has it
+            memory = env.max_memory_mb(fresh=True)  # before the kill, while /proc has it
             self._log(fn.name, "platform", logs.timeout_line(rt.request_id, fn.timeout))
             await env.kill()  # the stream was cut by abort(); now the sandbox goes
             return outcome, "timeout", memory
