@@ -35,14 +35,23 @@ sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
 
-from _common import log, markdown_table  # noqa: E402
+from _common import log as _log  # noqa: E402
+from _common import markdown_table  # noqa: E402
+
+_T0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    _log(f"[{time.monotonic() - _T0:5.1f} s] {message}")
+
 
 LATENCY_N = 5000
 RATE_N = 20_000
 STREAMS = int(os.environ.get("LOCAL_BENCH_STREAMS", "200"))
 MI_STREAMS = int(os.environ.get("LOCAL_BENCH_MI_STREAMS", "2000"))
-HOLD = 5.0  # seconds every stream is held open together
-BATCH = 20  # streams opened at once while ramping up (cold starts on 2 cores)
+HOLD = 4.0  # seconds every stream is held open together
+COLD_BATCH = 25  # streams opened at once when each one cold-starts a process (2 cores)
+WARM_BATCH = 250  # streams opened at once when no process starts
 START_TIMEOUT = 30.0
 
 CONFIG = """\
@@ -121,7 +130,7 @@ def dev_server(folder: Path, *extra: str) -> contextlib.AbstractContextManager[S
 def uvicorn_server(folder: Path) -> contextlib.AbstractContextManager[Server]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "_local_app:app", "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log"]
+    command += ["--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "1"]
     return spawn(command, f"http://127.0.0.1:{port}", folder)
 
 
@@ -179,7 +188,7 @@ async def latency_and_rate(base: str) -> tuple[StreamResult, StreamResult]:
     return paced, fast
 
 
-async def hold_streams(base: str, count: int) -> tuple[int, list[float]]:
+async def hold_streams(base: str, count: int, batch: int) -> tuple[int, list[float]]:
     """Open ``count`` heartbeat streams (ramping up in batches), hold them together for HOLD
     seconds; returns how many were open together and the lateness (ms) of the heartbeats that
     arrived while all were open."""
@@ -206,8 +215,8 @@ async def hold_streams(base: str, count: int) -> tuple[int, list[float]]:
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=60), limits=limits) as client:
         tasks: list[asyncio.Task[None]] = []
-        for start in range(0, count, BATCH):
-            events = [asyncio.Event() for _ in range(min(BATCH, count - start))]
+        for start in range(0, count, batch):
+            events = [asyncio.Event() for _ in range(min(batch, count - start))]
             tasks += [asyncio.ensure_future(one(client, e)) for e in events]
             waits = [asyncio.ensure_future(e.wait()) for e in events]
             _done, pending = await asyncio.wait(waits, timeout=60)
@@ -215,7 +224,8 @@ async def hold_streams(base: str, count: int) -> tuple[int, list[float]]:
                 w.cancel()
             if any(t.done() and t.exception() for t in tasks):
                 break
-            log(f"  {opened}/{count} streams open")
+            if start // batch % 4 == 3 or opened == count:
+                log(f"  {opened}/{count} streams open")
         window_start[0] = time.monotonic_ns() + 1_000_000_000  # from the next beat on
         all_open.set()
         await asyncio.sleep(HOLD + 1)
@@ -242,19 +252,20 @@ async def main() -> None:
             uvi_start = await first_request(uvi)
             uvi_paced, uvi_fast = await latency_and_rate(uvi.base)
             log(f"uvicorn: {STREAMS} heartbeat streams")
-            uvi_open, uvi_late = await hold_streams(uvi.base, STREAMS)
+            uvi_open, uvi_late = await hold_streams(uvi.base, STREAMS, WARM_BATCH)
             log(f"uvicorn: {MI_STREAMS} heartbeat streams")
-            uvi_mi_open, uvi_mi_late = await hold_streams(uvi.base, MI_STREAMS)
+            uvi_mi_open, uvi_mi_late = await hold_streams(uvi.base, MI_STREAMS, WARM_BATCH)
         log("lambda-sse dev: start, latency, events/s")
         with dev_server(folder) as dev:
             dev_start = await first_request(dev)
             dev_paced, dev_fast = await latency_and_rate(dev.base)
             log(f"lambda-sse dev: {STREAMS} streams, one process per environment")
-            dev_open, dev_late = await hold_streams(dev.base, STREAMS)
+            dev_open, dev_late = await hold_streams(dev.base, STREAMS, COLD_BATCH)
+            log("stopping lambda-sse dev")
         log(f"lambda-sse dev --concurrency {MI_STREAMS}: {MI_STREAMS} streams in one environment")
         with dev_server(folder, "--concurrency", str(MI_STREAMS)) as mi:
             await first_request(mi)
-            mi_open, mi_late = await hold_streams(mi.base, MI_STREAMS)
+            mi_open, mi_late = await hold_streams(mi.base, MI_STREAMS, WARM_BATCH)
 
     dev_rate = dev_fast.events / dev_fast.seconds
     uvi_rate = uvi_fast.events / uvi_fast.seconds
