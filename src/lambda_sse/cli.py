@@ -53,6 +53,13 @@ def _project_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", help="the Serverless Framework's --stage (${opt:stage})")
     parser.add_argument("--region", help="the region (${opt:region}, AWS_REGION)")
     parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template.yaml parameter's value (instead of its Default); repeatable",
+    )
+    parser.add_argument(
         "--no-limits",
         action="store_true",
         help="turn off Lambda's and API Gateway's bandwidth limits",
@@ -121,6 +128,11 @@ def _options(args: argparse.Namespace) -> dict[str, str]:
         options["stage"] = args.stage
     if args.region:
         options["region"] = args.region
+    for item in args.parameter:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--parameter {item!r}: write NAME=VALUE", key="--parameter")
+        options[f"Parameter.{name}"] = value
     return options
 
 

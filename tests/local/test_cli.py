@@ -7,6 +7,7 @@ process group if it lingers).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -293,3 +294,54 @@ def test_parser_has_dev_invoke_and_package() -> None:
         parser.parse_args(["dev", "--port", "70000"])
     if shutil.which("true") is not None:  # package is wired when lambda_sse.packaging exists
         assert parser.parse_args(["package", "."]).command == "package"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_colours_only_on_a_terminal_without_no_color(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lambda_sse.local.frontdoor.doors import Access
+    from lambda_sse.local.server import Console
+
+    record = Access("rest", "GET", "/dev/x", 502, "BUFFERED", "fn", 1.5, 10, "function error")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    plain = io.StringIO()
+    Console(plain).access(record)
+    assert "\x1b[" not in plain.getvalue()
+    assert "502 GET    /dev/x BUFFERED -> fn 1.5 ms 10 B function error" in plain.getvalue()
+    tty = _Tty()
+    Console(tty).access(record)
+    assert "\x1b[31m502\x1b[0m" in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    quiet = _Tty()
+    Console(quiet).access(record)
+    assert "\x1b[" not in quiet.getvalue()
+
+
+def test_code_fingerprint_sees_changes_and_skips_caches(tmp_path: Path) -> None:
+    from lambda_sse.local.server import code_fingerprint
+
+    (tmp_path / "app.py").write_text("a = 1\n")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"x")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "dep.js").write_text("1")
+    first = code_fingerprint([tmp_path])
+    assert [Path(p).name for p, _ in first] == ["app.py"]
+    (tmp_path / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"yy")
+    assert code_fingerprint([tmp_path]) == first
+    os.utime(tmp_path / "app.py", ns=(1, 1))
+    assert code_fingerprint([tmp_path]) != first
+
+
+def test_sam_parameter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["dev", "--parameter", "Env=prod", "--parameter", "X=a=b"])
+    from lambda_sse.cli import _options
+
+    assert _options(args) == {"Parameter.Env": "prod", "Parameter.X": "a=b"}
+    assert main(["dev", str(tmp_path), "--parameter", "novalue"]) == 2
+    assert "write NAME=VALUE" in capsys.readouterr().err

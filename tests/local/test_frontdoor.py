@@ -122,8 +122,8 @@ class Harness:
 
 
 @asynccontextmanager
-async def running(**options: Any) -> AsyncIterator[Harness]:
-    invoker = FakeInvoker()
+async def running(invoker: FakeInvoker | None = None, **options: Any) -> AsyncIterator[Harness]:
+    invoker = invoker or FakeInvoker()
     access: list[Access] = []
     warnings: list[str] = []
     reporter = Reporter(access=access.append, warning=warnings.append)
@@ -479,3 +479,38 @@ async def test_keep_alive_serves_several_requests_on_one_connection() -> None:
             response = await client.get(f"{h.rest}/dev/items/1")
             assert response.text == "x"
         assert len(h.invoker.events) == 3
+
+
+class ShapingInvoker(FakeInvoker):
+    """Takes front-door bandwidth buckets, as the pool does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buckets: list[list[object]] = []
+
+    async def invoke(self, function: str, event: bytes, *, buckets: Any = ()) -> FakeInvocation:
+        self.buckets.append(list(buckets))
+        return await super().invoke(function, event)
+
+
+@pytest.mark.parametrize("limits", [True, False])
+async def test_rest_streams_add_api_gateways_bucket_only_with_limits(limits: bool) -> None:
+    from lambda_sse.local.limiter import APIGW_REST_BURST, TokenBucket
+
+    invoker = ShapingInvoker()
+    prelude = encode_prelude({"statusCode": 200})
+    async with running(invoker, limits=limits) as h, httpx.AsyncClient() as client:
+        invoker.scripts["stream"] = Script(head=STREAM_HEAD, chunks=[(0, prelude + b"x")])
+        invoker.scripts["buf"] = Script(chunks=[(0, v1())])
+        assert (await client.get(f"{h.rest}/dev/stream")).status_code == 200
+        assert (await client.get(h.urls["stream"])).status_code == 200
+        assert (await client.get(f"{h.rest}/dev/items/1")).status_code == 200
+    rest_stream, url_stream, rest_buffered = invoker.buckets
+    if limits:
+        assert len(rest_stream) == 1
+        assert isinstance(rest_stream[0], TokenBucket)
+        assert rest_stream[0].available == APIGW_REST_BURST
+    else:
+        assert rest_stream == []
+    assert url_stream == []
+    assert rest_buffered == []
