@@ -243,4 +243,3 @@ async def run_invoke(
     finally:
         await pool.close()
         kill_all()
-
