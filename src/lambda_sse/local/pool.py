@@ -94,14 +94,8 @@ class PooledInvocation:
             yield chunk
 
     async def outcome(self) -> InvocationOutcome:
-        if not self._outcome.done() and self._runtime.done():
-            inv = self._runtime.result()
-            if inv is not None and inv.done:
-                # A success or function error is final as the runtime reported it: no need to
-                # wait for the pool's bookkeeping (END/REPORT) to hand it over.
-                early = await inv.outcome()
-                if early.status in ("success", "function_error"):
-                    return early
+        # Resolved only after the pool's bookkeeping (END/REPORT, the environment released):
+        # a caller that invokes again right after sees the environment free, as on AWS.
         return await asyncio.shield(self._outcome)
 
     def detach(self) -> None:
