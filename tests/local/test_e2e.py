@@ -207,6 +207,7 @@ async def test_integration_timeout_is_504() -> None:
         assert response.json() == {"message": "Endpoint request timed out"}
 
 
+@pytest.mark.slow
 async def test_function_timeout_mid_stream_cuts_both_doors() -> None:
     async with stack() as s, httpx.AsyncClient(timeout=20) as client:
         for url in (

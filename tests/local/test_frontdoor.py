@@ -514,3 +514,19 @@ async def test_rest_streams_add_api_gateways_bucket_only_with_limits(limits: boo
         assert rest_stream == []
     assert url_stream == []
     assert rest_buffered == []
+
+
+async def test_head_requests_get_the_head_without_a_body() -> None:
+    prelude = encode_prelude({"statusCode": 200, "headers": {"x-a": "1"}})
+    async with running() as h, httpx.AsyncClient() as client:
+        h.invoker.scripts["buf"] = Script(chunks=[(0, v1(200, "body"))])
+        h.invoker.scripts["stream"] = Script(head=STREAM_HEAD, chunks=[(0, prelude + b"data")])
+        h.invoker.scripts["api"] = Script(chunks=[(0, b"{}")])
+        buffered = await client.head(f"{h.urls['buf']}/")
+        assert buffered.status_code == 200
+        assert buffered.content == b""
+        streamed = await client.head(h.urls["stream"])
+        assert streamed.headers["x-a"] == "1"
+        assert streamed.content == b""
+        # The connection is still usable afterwards.
+        assert (await client.get(f"{h.urls['buf']}/")).text == "body"

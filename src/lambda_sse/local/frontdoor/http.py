@@ -58,9 +58,12 @@ def _reason(status: int) -> bytes:
 class Responder:
     """Writes one response on a connection."""
 
-    def __init__(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, *, head_only: bool = False
+    ) -> None:
         self._conn = conn
         self._writer = writer
+        self._head_only = head_only  # a HEAD request: the head goes out, never a body
         self.started = False
         self.aborted = False
         self.bytes_sent = 0
@@ -84,7 +87,7 @@ class Responder:
         """A whole response with Content-Length."""
         headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
         self._start(reply.status, headers)
-        if reply.body:
+        if reply.body and not self._head_only:
             self._write(h11.Data(data=reply.body))
             self.bytes_sent += len(reply.body)
         self._write(h11.EndOfMessage())
@@ -103,7 +106,7 @@ class Responder:
         await self._drain()
 
     async def send(self, data: bytes) -> None:
-        if not data:
+        if not data or self._head_only:
             return
         self.bytes_sent += len(data)
         if self._chunked:
@@ -210,7 +213,7 @@ async def _connection(
                 return
             if request is None:
                 return
-            responder = Responder(conn, writer)
+            responder = Responder(conn, writer, head_only=request.method == "HEAD")
             try:
                 await door(request, responder)
             except ClientGone:
