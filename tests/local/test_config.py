@@ -408,3 +408,40 @@ def test_variables_fall_back_and_nest(tmp_path: Path) -> None:
     prod = load_project(tmp_path, options={"stage": "prod"}).function("f")
     assert prod.memory_size == 2048
     assert prod.environment["LEVEL"] == "warn"
+
+
+def test_unknown_function_keys_warn_with_the_closest_known_one(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "serverless.yml",
+        "service: s\nprovider: {name: aws, runtime: python3.12}\n"
+        "functions:\n  f:\n    handler: h.main\n    timout: 30\n    description: fine\n",
+    )
+    project = load_project(tmp_path)
+    assert project.function("f").timeout == 6.0
+    assert project.warnings == (
+        "serverless.yml: functions.f.timout: unknown key, ignored; did you mean `timeout`?",
+    )
+    write(
+        tmp_path,
+        "template.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Runtime: python3.12\n      Handler: h.m\n      MemmorySize: 512\n",
+    )
+    sam = load_project(tmp_path, "template.yaml")
+    assert any(
+        "Properties.MemmorySize: unknown key, ignored; did you mean `MemorySize`?" in w
+        for w in sam.warnings
+    )
+
+
+def test_sam_zip_code_uri_runs_the_template_folder(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "template.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Runtime: python3.12\n      Handler: h.m\n      CodeUri: .lambda-sse/package.zip\n",
+    )
+    project = load_project(tmp_path)
+    assert project.function("Fn").code_dir == tmp_path.resolve()
+    assert "is a zip; lambda-sse dev runs the code in" in project.warnings[0]

@@ -6,6 +6,7 @@ fix, so the CLI can print it as it is and exit 2.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,14 @@ class Context:
 
     def warn(self, key: str, message: str) -> None:
         self.warnings.append(f"{self.file.name}: {key}: {message}")
+
+    def unknown_keys(self, spec: Mapping[str, Any], key: str, known: frozenset[str]) -> None:
+        """Warn about keys neither read nor known to the tool (a typo such as ``timout``)."""
+        for name in spec:
+            if str(name) not in known:
+                close = difflib.get_close_matches(str(name), known, n=1)
+                hint = f"; did you mean `{close[0]}`?" if close else ""
+                self.warn(join_key(key, str(name)), f"unknown key, ignored{hint}")
 
     # Typed getters: each checks the type and names the key on failure.
 

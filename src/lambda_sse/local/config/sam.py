@@ -43,6 +43,23 @@ DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
 IMPLICIT_STAGE = "Prod"
 _IMPLICIT = "ServerlessRestApi"  # the logical id SAM gives its implicit REST API
+# AWS::Serverless::Function properties (SAM's sam-resource-function.html): read here, or valid on
+# AWS and irrelevant locally. Anything else gets a warning, with the closest known property.
+_FUNCTION_PROPERTIES = frozenset(
+    {
+        "Runtime", "Handler", "CodeUri", "Timeout", "MemorySize", "Environment",
+        "ReservedConcurrentExecutions", "Architectures", "FunctionUrlConfig", "Events",
+        "CapacityProviderConfig", "FunctionName", "Description", "Role", "Policies", "Layers",
+        "Tags", "VpcConfig", "Tracing", "AutoPublishAlias", "AutoPublishAliasAllProperties",
+        "AutoPublishCodeSha256", "DeploymentPreference", "ProvisionedConcurrencyConfig",
+        "DeadLetterQueue", "EventInvokeConfig", "EphemeralStorage", "KmsKeyArn",
+        "LoggingConfig", "PackageType", "ImageUri", "ImageConfig", "InlineCode",
+        "PermissionsBoundary", "SnapStart", "RuntimeManagementConfig",
+        "AssumeRolePolicyDocument", "CodeSigningConfigArn", "FileSystemConfigs",
+        "RecursiveLoop", "SourceKMSKeyArn", "PropagateTags", "FunctionScalingConfig",
+        "PublishToLatestPublished", "TenancyConfig", "VersionDeletionPolicy", "VersionDescription",
+    }
+)  # fmt: skip
 
 
 def load_sam(
@@ -184,6 +201,7 @@ def _function(
     apis: Mapping[str, ApiConfig],
     used_apis: set[str],
 ) -> FunctionConfig:
+    context.unknown_keys(props, key, _FUNCTION_PROPERTIES)
     if props.get("PackageType") == "Image" or "ImageUri" in props:
         raise context.error(
             f"{key}.PackageType",
@@ -217,6 +235,14 @@ def _function(
             "point CodeUri at the code's folder",
         )
     code_dir = (root / code_uri).resolve()
+    if code_uri.endswith(".zip"):
+        # A deployment artifact (e.g. what `lambda-sse package` builds from this folder): run
+        # the sources it is built from, so that reload works.
+        context.warn(
+            f"{key}.CodeUri",
+            f"{code_uri} is a zip; lambda-sse dev runs the code in {root.resolve()} instead",
+        )
+        code_dir = root.resolve()
     if not code_dir.is_dir():
         raise context.error(
             f"{key}.CodeUri",

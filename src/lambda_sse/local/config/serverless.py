@@ -44,8 +44,20 @@ DEFAULT_RUNTIME = "nodejs20.x"  # the Framework v4 default when provider.runtime
 DEFAULT_TIMEOUT = 6
 DEFAULT_MEMORY = 1024
 
-# Event sources that do not come through HTTP: accepted, not emulated.
-_ROUTE_EVENTS = ("http", "httpApi")
+# Function keys the Framework documents (serverless.yml reference): read here, or valid on AWS and
+# irrelevant locally. Anything else gets a warning, with the closest known key.
+_FUNCTION_KEYS = frozenset(
+    {
+        "handler", "runtime", "timeout", "memorySize", "environment", "reservedConcurrency",
+        "url", "events", "architecture", "image", "name", "description", "role", "layers",
+        "tags", "package", "vpc", "provisionedConcurrency", "maxRetries", "onError",
+        "destinations", "ephemeralStorageSize", "logRetentionInDays", "logDataProtectionPolicy",
+        "tracing", "kmsKeyArn", "snapStart", "disableLogs", "condition", "dependsOn", "logs",
+        "runtimeManagement", "fileSystemConfig", "iamRoleStatements", "iamRoleStatementsName",
+        "iamRoleStatementsInherit", "stackTags", "versionFunction", "awsKmsKeyArn",
+        "skipBuild", "build", "maximumEventAge", "maximumRetryAttempts",
+    }
+)  # fmt: skip
 
 
 def load_serverless(
@@ -147,6 +159,7 @@ def _function(
     max_concurrency: int,
 ) -> FunctionConfig:
     key = f"functions.{name}"
+    context.unknown_keys(spec, key, _FUNCTION_KEYS)
     if "image" in spec:
         raise context.error(
             f"{key}.image",
