@@ -444,4 +444,4 @@ def test_sam_zip_code_uri_runs_the_template_folder(tmp_path: Path) -> None:
     )
     project = load_project(tmp_path)
     assert project.function("Fn").code_dir == tmp_path.resolve()
-    assert "is a zip; lambda-sse dev runs the code in" in project.warnings[0]
+    assert any("is a zip; lambda-sse dev runs the code in" in w for w in project.warnings)
