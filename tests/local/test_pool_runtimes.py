@@ -254,3 +254,22 @@ async def test_lambda_sse_bootstrap_as_a_custom_runtime_streams(tmp_path: Path) 
     assert body.count(b"tick ") == 3
     times = [t for t, c in r.chunks if b"tick " in c]
     assert times[-1] - times[0] > 0.3
+
+
+async def test_awslambdaric_managed_instances_run_concurrently_in_one_environment() -> None:
+    """awslambdaric reads AWS_LAMBDA_MAX_CONCURRENCY and forks that many workers."""
+    fn = python_fn("buf", "py_buffered", "buffered_app.handler", max_concurrency=2)
+    async with make_pool(fn) as pool:
+        await run(await pool.invoke("buf", event()))
+        started = asyncio.get_running_loop().time()
+        invs = [await pool.invoke("buf", event(sleep=0.6)) for _ in range(2)]
+        results = await asyncio.gather(*(run(i) for i in invs))
+        elapsed = asyncio.get_running_loop().time() - started
+        assert len(pool.environments("buf")) == 1
+        root = invs[0].pid
+    assert [r.outcome.status for r in results] == ["success", "success"]
+    workers = {r.json()["pid"] for r in results}
+    assert len(workers) == 2
+    assert root not in workers  # forked workers of the one runtime process
+    assert elapsed < 1.15  # one after the other would take 1.2 s at least
+    assert not any(alive(pid) for pid in workers)
