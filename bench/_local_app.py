@@ -2,8 +2,9 @@
 Runtime API, lambda-sse runtime, ASGI bridge) and on uvicorn directly.
 
 ``/sse?n=N&delay=D``: N events, each carrying the ``time.monotonic_ns()`` of its production
-(CLOCK_MONOTONIC is one clock for every process on the machine). ``/beat?beats=B``: a heartbeat
-every second, each carrying the time it was due. ``/hello``: a small buffered JSON reply.
+(CLOCK_MONOTONIC is one clock for every process on the machine). ``/beat?beats=B&phase=MS``: a
+heartbeat every second (offset by MS), each carrying the time it was due. ``/hello``: a small
+buffered JSON reply.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
     if path == "/beat":
         start = time.monotonic_ns()
+        # The first beat at once (the stream is open); the rest every second, offset by
+        # ``phase`` ms so that many streams do not all beat in the same instant.
+        phase = int(float(query.get("phase", "0")) * 1_000_000)
         for k in range(int(query.get("beats", "10"))):
-            due = start + k * 1_000_000_000
+            due = start + (phase + k * 1_000_000_000 if k else 0)
             await asyncio.sleep(max(0.0, (due - time.monotonic_ns()) / 1e9))
             await send(
                 {

@@ -198,10 +198,11 @@ async def hold_streams(base: str, count: int, batch: int) -> tuple[int, list[flo
     window_start = [0]
     opened = 0
 
-    async def one(client: httpx.AsyncClient, ready: asyncio.Event) -> None:
+    async def one(client: httpx.AsyncClient, ready: asyncio.Event, index: int) -> None:
         nonlocal opened
         buffer = bytearray()
-        async with client.stream("GET", f"{base}/beat?beats=600") as response:
+        phase = 1000 * index / count  # beats spread evenly over each second
+        async with client.stream("GET", f"{base}/beat?beats=600&phase={phase:.3f}") as response:
             response.raise_for_status()
             async for chunk in response.aiter_raw():
                 now = time.monotonic_ns()
@@ -217,7 +218,9 @@ async def hold_streams(base: str, count: int, batch: int) -> tuple[int, list[flo
         tasks: list[asyncio.Task[None]] = []
         for start in range(0, count, batch):
             events = [asyncio.Event() for _ in range(min(batch, count - start))]
-            tasks += [asyncio.ensure_future(one(client, e)) for e in events]
+            tasks += [
+                asyncio.ensure_future(one(client, e, start + i)) for i, e in enumerate(events)
+            ]
             waits = [asyncio.ensure_future(e.wait()) for e in events]
             _done, pending = await asyncio.wait(waits, timeout=60)
             for w in pending:
@@ -343,7 +346,8 @@ async def main() -> None:
         "runtime -> ASGI bridge -> a plain ASGI app, against the same app on uvicorn directly, "
         "read by the same client in the same run; bandwidth limits off. Latency: each event "
         "carries `time.monotonic_ns()` from its production, timed at arrival on the same clock. "
-        f"Streams: one heartbeat a second each, lateness of the beats while all were open "
+        f"Streams: one heartbeat a second each (phases spread over the second), lateness of the "
+        "beats while all were open "
         f"({HOLD:g} s); the baseline column is uvicorn holding the same number of streams. "
         "The first request served includes the function's cold start.\n"
     )
