@@ -93,14 +93,7 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     )
     watcher: asyncio.Task[None] | None = None
     try:
-        try:
-            await server.start()
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot listen on {options.host}:{options.port} ({exc.strerror or exc}); "
-                "pass another --port, or stop what uses it",
-                key="--port",
-            ) from None
+        await server.start()
         _print_table(console, project, server, options.limits)
         console.line(
             console.paint(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
 from lambda_sse.local.frontdoor.doors import (
     HEAD_LIMIT,
@@ -29,7 +30,7 @@ from lambda_sse.local.frontdoor.doors import (
     RestApiDoor,
     head_limit_reply,
 )
-from lambda_sse.local.frontdoor.http import Limits, Listener, serve
+from lambda_sse.local.frontdoor.http import Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
 from lambda_sse.local.model import Invoker, ProjectConfig
 
@@ -166,7 +167,7 @@ class DevServer:
             body_reply=apigw_error(413, "Request Too Long"),
         )
         try:
-            server = await serve(self.host, self.port, rest, rest_limits)
+            server = await _listen(self.host, self.port, rest, rest_limits, "the REST API")
             self._servers.append(server)
             self.rest_port = _bound_port(server)
             url_limits = Limits(
@@ -184,7 +185,8 @@ class DevServer:
                 door = FunctionUrlDoor(
                     self.project, self.invoker, fn, self.reporter, limits=self.limits
                 )
-                server = await serve(self.host, self.port + k if self.port else 0, door, url_limits)
+                port = self.port + k if self.port else 0
+                server = await _listen(self.host, port, door, url_limits, f"{fn.name}'s URL")
                 self._servers.append(server)
                 self.url_ports[fn.name] = _bound_port(server)
         except BaseException:
@@ -200,6 +202,17 @@ class DevServer:
         servers, self._servers = self._servers, []
         for server in servers:
             await server.close()
+
+
+async def _listen(host: str, port: int, door: Door, limits: Limits, what: str) -> Listener:
+    try:
+        return await serve(host, port, door, limits)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} for {what} ({exc.strerror or exc}); pass another "
+            "--port (the REST API takes PORT, the k-th Function URL PORT+k), or stop what uses it",
+            key="--port",
+        ) from None
 
 
 def _bound_port(server: Listener) -> int:

@@ -21,7 +21,7 @@ from lambda_sse.errors import LambdaSSEError
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
-__all__ = ["ClientGone", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
+__all__ = ["ClientGone", "Door", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
 
 _READ = 64 * 1024
 _DISCARD_BYTES = 64 * 1024 * 1024
