@@ -72,3 +72,34 @@ def test_same_requests_as_awslambdaric(
             assert my_doc[key] == ref_doc[key]
         # Both point at the same line of the handler as the last frame.
         assert my_doc["stackTrace"][-1] == ref_doc["stackTrace"][-1]
+
+
+INIT_CASES = {
+    "nowhere.handler": {},
+    "empty.handler": {"empty": "x = 1\n"},
+    "broken.handler": {"broken": "def handler(event, context)\n    return 1\n"},
+    "angry.handler": {"angry": "raise ValueError('config missing')\n"},
+}
+
+
+def init_error_with(client: Client, handler: str, root: Path) -> tuple[str | None, Any, int]:
+    with threaded_runtime_api() as api:
+        with runtime_process(handler, api.address, cwd=root, client=client) as proc:
+            outcome = api.init_error(timeout=30)
+            code = proc.wait(30)
+        (post,) = [r for r in api.requests if r.path.endswith("/init/error")]
+    assert outcome.error_body is not None
+    return post.header("lambda-runtime-function-error-type"), json.loads(outcome.error_body), code
+
+
+@pytest.mark.parametrize("handler", sorted(INIT_CASES))
+def test_same_init_errors_as_awslambdaric(tmp_path: Path, handler: str) -> None:
+    for name, source in INIT_CASES[handler].items():
+        (tmp_path / f"{name}.py").write_text(source)
+    their_type, theirs, their_code = init_error_with("awslambdaric", handler, tmp_path)
+    our_type, ours, our_code = init_error_with("lambda_sse", handler, tmp_path)
+    assert (our_type, our_code) == (their_type, their_code)
+    assert (ours["errorType"], ours["errorMessage"]) == (
+        theirs["errorType"],
+        theirs["errorMessage"],
+    )

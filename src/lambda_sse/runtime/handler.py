@@ -56,11 +56,8 @@ def load_handler(spec: str, task_root: str | None = None) -> Callable[..., Any]:
             f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError", exc
         ) from exc
     except Exception as exc:
-        raise HandlerLoadError(
-            f"Unable to import module '{module_name}': {type(exc).__name__}: {exc}",
-            type(exc).__name__,
-            exc,
-        ) from exc
+        # The module's own code raised: reported as that exception, as awslambdaric does.
+        raise HandlerLoadError(str(exc), type(exc).__name__, exc) from exc
     handler = getattr(module, attr, None)
     if handler is None:
         raise HandlerLoadError(
