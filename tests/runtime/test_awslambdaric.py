@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import pytest
 
+from lambda_sse.local.runtime_api import RecordedRequest
 from tests.support.runtime_api import InvokeResult, runtime_process, threaded_runtime_api
 
 FUNCTIONS = Path(__file__).parent / "functions"
@@ -18,7 +19,10 @@ Client = Literal["lambda_sse", "awslambdaric"]
 EVENTS: list[dict[str, Any]] = [{"why": "first"}, {"why": "second", "ü": "ascii-safe"}]
 
 
-def run_with(client: Client, handler: str) -> tuple[list[InvokeResult], list[tuple[str, str]]]:
+Run = tuple[list[InvokeResult], list[tuple[str, str]], list[RecordedRequest]]
+
+
+def run_with(client: Client, handler: str) -> Run:
     with threaded_runtime_api() as api:
         with runtime_process(handler, api.address, cwd=FUNCTIONS, client=client):
             api.wait_for_poll(timeout=30)
@@ -33,12 +37,13 @@ def run_with(client: Client, handler: str) -> tuple[list[InvokeResult], list[tup
                 for i, event in enumerate(EVENTS)
             ]
             api.wait_for_poll(timeout=30)
-        shape = [(r.method, r.path) for r in api.requests]
-    return results, shape
+        requests = api.requests
+        shape = [(r.method, r.path) for r in requests]
+    return results, shape, requests
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, tuple[list[InvokeResult], list[tuple[str, str]]]]:
+def reference() -> dict[str, Run]:
     return {h: run_with("awslambdaric", f"reference.{h}") for h in HANDLERS}
 
 
@@ -46,11 +51,9 @@ HANDLERS = ["ok", "fails", "context_view", "raw"]
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
-def test_same_requests_as_awslambdaric(
-    reference: dict[str, tuple[list[InvokeResult], list[tuple[str, str]]]], handler: str
-) -> None:
-    theirs, their_shape = reference[handler]
-    ours, our_shape = run_with("lambda_sse", f"reference.{handler}")
+def test_same_requests_as_awslambdaric(reference: dict[str, Run], handler: str) -> None:
+    theirs, their_shape, their_requests = reference[handler]
+    ours, our_shape, our_requests = run_with("lambda_sse", f"reference.{handler}")
     assert our_shape == their_shape  # same endpoints, same order, nothing extra
     for mine, ref in zip(ours, theirs, strict=True):
         assert mine.outcome.status == ref.outcome.status
@@ -72,6 +75,19 @@ def test_same_requests_as_awslambdaric(
             assert my_doc[key] == ref_doc[key]
         # Both point at the same line of the handler as the last frame.
         assert my_doc["stackTrace"][-1] == ref_doc["stackTrace"][-1]
+    # The X-Ray error cause header, when there is one, says the same.
+    header = "lambda-runtime-function-xray-error-cause"
+    for mine_r, ref_r in zip(our_requests, their_requests, strict=True):
+        ref_cause = ref_r.header(header)
+        if ref_cause is None:
+            assert mine_r.header(header) is None
+            continue
+        my_cause = mine_r.header(header)
+        assert my_cause is not None
+        mine_x, ref_x = json.loads(my_cause), json.loads(ref_cause)
+        assert set(mine_x) == set(ref_x)
+        assert mine_x["paths"] == ref_x["paths"]
+        assert mine_x["exceptions"] == ref_x["exceptions"]
 
 
 INIT_CASES = {

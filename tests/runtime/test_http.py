@@ -139,3 +139,12 @@ def test_request_with_body_has_content_length() -> None:
 def test_header_injection_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError, match="forbids"):
         encode_request_head("GET", "/", [(name, value)])
+
+
+def test_non_latin1_header_values_degrade_instead_of_raising() -> None:
+    class 错误(Exception):  # a class name a user may well choose
+        pass
+
+    head = encode_request_head("POST", "/", [("Lambda-Runtime-Function-Error-Type", 错误.__name__)])
+    assert b"Lambda-Runtime-Function-Error-Type: ??\r\n" in head
+    assert encode_last_chunk([("X-Type", "Function.é错")]) == b"0\r\nX-Type: Function.\xe9?\r\n\r\n"

@@ -30,6 +30,9 @@ __all__ = [
 API = "/2018-06-01/runtime"
 ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# What AWS's runtimes send for X-Ray with an invocation error, below 1 MiB (awslambdaric).
+XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+XRAY_CAUSE_LIMIT = 1024 * 1024
 _RECV = 256 * 1024
 
 
@@ -111,15 +114,14 @@ def _check(reply: ResponseParser, what: str, expected: int = 202) -> None:
     )
 
 
-def _error_request(path: str, host: str, doc: dict[str, Any], error_type: str) -> bytes:
+def _error_request(
+    path: str, host: str, doc: dict[str, Any], error_type: str, xray_cause: str | None = None
+) -> bytes:
     body = json.dumps(doc, ensure_ascii=False, default=str).encode()
-    return encode_request(
-        "POST",
-        path,
-        host,
-        body,
-        [("Content-Type", ERROR_CONTENT_TYPE), (ERROR_TYPE_HEADER, error_type)],
-    )
+    headers = [("Content-Type", ERROR_CONTENT_TYPE), (ERROR_TYPE_HEADER, error_type)]
+    if xray_cause and len(xray_cause) < XRAY_CAUSE_LIMIT:
+        headers.append((XRAY_CAUSE_HEADER, xray_cause))
+    return encode_request("POST", path, host, body, headers)
 
 
 def _ipv4_literal(host: str) -> bool:
@@ -252,10 +254,16 @@ class RuntimeClient:
         data = encode_request("POST", path, self.address, body, [("Content-Type", content_type)])
         _check(self._conn.request(data), "POST /response")
 
-    def post_error(self, request_id: str, doc: dict[str, Any], error_type: str) -> None:
+    def post_error(
+        self,
+        request_id: str,
+        doc: dict[str, Any],
+        error_type: str,
+        xray_cause: str | None = None,
+    ) -> None:
         path = f"{API}/invocation/{request_id}/error"
         _check(
-            self._conn.request(_error_request(path, self.address, doc, error_type)),
+            self._conn.request(_error_request(path, self.address, doc, error_type, xray_cause)),
             "POST /error",
         )
 
@@ -388,10 +396,16 @@ class AsyncRuntimeClient:
         data = encode_request("POST", path, self.address, body, [("Content-Type", content_type)])
         _check(await self._request(data), "POST /response")
 
-    async def post_error(self, request_id: str, doc: dict[str, Any], error_type: str) -> None:
+    async def post_error(
+        self,
+        request_id: str,
+        doc: dict[str, Any],
+        error_type: str,
+        xray_cause: str | None = None,
+    ) -> None:
         path = f"{API}/invocation/{request_id}/error"
         _check(
-            await self._request(_error_request(path, self.address, doc, error_type)),
+            await self._request(_error_request(path, self.address, doc, error_type, xray_cause)),
             "POST /error",
         )
 

@@ -33,7 +33,9 @@ def encode_request_head(method: str, target: str, headers: list[tuple[str, str]]
     for name, value in headers:
         _check_header(name, value)
         lines.append(f"{name}: {value}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    # Header values are Latin-1 on the wire (RFC 9110 §5.5); anything else becomes "?" rather
+    # than an exception in the middle of reporting an error (e.g. a non-ASCII class name).
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
 
 def encode_request(
@@ -59,7 +61,7 @@ def encode_last_chunk(trailers: Sequence[tuple[str, str]] = ()) -> bytes:
     out = b"0\r\n"
     for name, value in trailers:
         _check_header(name, value)
-        out += f"{name}: {value}\r\n".encode("latin-1")
+        out += f"{name}: {value}\r\n".encode("latin-1", "replace")
     return out + b"\r\n"
 
 

@@ -26,7 +26,12 @@ from lambda_sse.runtime.client import (
 )
 from lambda_sse.runtime.context import LambdaContext, enter_invocation
 from lambda_sse.runtime.logs import install_logging, log_line
-from lambda_sse.runtime.report import error_document, error_trailers, function_error_type
+from lambda_sse.runtime.report import (
+    error_document,
+    error_trailers,
+    function_error_type,
+    xray_cause,
+)
 from lambda_sse.runtime.stream import ResponseStream, SyncResponseStream
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
@@ -43,10 +48,11 @@ BUFFERED_LIMIT = 6_291_556
 class _Failure(Exception):
     """Internal: report this error document on /error."""
 
-    def __init__(self, doc: dict[str, Any], error_type: str) -> None:
+    def __init__(self, doc: dict[str, Any], error_type: str, xray_cause: str | None = None) -> None:
         super().__init__(doc.get("errorMessage", ""))
         self.doc = doc
         self.error_type = error_type
+        self.xray_cause = xray_cause
 
 
 class Outcome:
@@ -133,7 +139,7 @@ def _log_exception(exc: BaseException, request_id: str) -> None:
 
 def _handler_failure(exc: BaseException, request_id: str) -> _Failure:
     _log_exception(exc, request_id)
-    return _Failure(error_document(exc, request_id), function_error_type(exc))
+    return _Failure(error_document(exc, request_id), function_error_type(exc), xray_cause(exc))
 
 
 def _stream_target(client: RuntimeClient | AsyncRuntimeClient, request_id: str) -> str:
@@ -171,7 +177,7 @@ def invoke_sync(
                 raise _handler_failure(exc, rid) from exc
         body, content_type = _marshal(result, rid)
     except _Failure as failure:
-        client.post_error(rid, failure.doc, failure.error_type)
+        client.post_error(rid, failure.doc, failure.error_type, failure.xray_cause)
         return Outcome("error", failure.error_type)
     client.post_response(rid, body, content_type)
     return Outcome("buffered")
@@ -233,7 +239,7 @@ async def invoke_async(
                 raise _handler_failure(exc, rid) from exc
         body, content_type = _marshal(result, rid)
     except _Failure as failure:
-        await client.post_error(rid, failure.doc, failure.error_type)
+        await client.post_error(rid, failure.doc, failure.error_type, failure.xray_cause)
         return Outcome("error", failure.error_type)
     await client.post_response(rid, body, content_type)
     return Outcome("buffered")

@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold 
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["error_document", "error_trailers", "function_error_type"]
+__all__ = ["error_document", "error_trailers", "function_error_type", "xray_cause"]
 
 # Where the runtime's own frames live: they are cut from stack traces shown to users.
 _OWN_FRAMES = ("/lambda_sse/runtime/loop.py", "/lambda_sse/runtime/invoke.py")
@@ -24,12 +24,33 @@ def function_error_type(exc: BaseException) -> str:
     return f"Function.{type(exc).__name__}"
 
 
-def _stack(exc: BaseException) -> list[str]:
+def _frames(exc: BaseException) -> list[Any]:
     import traceback  # only on the error path: it is not cheap to import
 
     frames = traceback.extract_tb(exc.__traceback__)
-    kept = [f for f in frames if not f.filename.endswith(_OWN_FRAMES)]
-    return traceback.format_list(kept)
+    return [f for f in frames if not f.filename.endswith(_OWN_FRAMES)]
+
+
+def _stack(exc: BaseException) -> list[str]:
+    import traceback
+
+    return traceback.format_list(_frames(exc))
+
+
+def xray_cause(exc: BaseException) -> str:
+    """The X-Ray error cause AWS's Python runtime sends with an invocation error (the header
+    ``Lambda-Runtime-Function-XRay-Error-Cause``): ASCII JSON, so it fits in a header."""
+    import os
+
+    frames = _frames(exc)
+    stack = [{"label": f.name, "path": f.filename, "line": f.lineno} for f in frames]
+    return json.dumps(
+        {
+            "working_directory": os.getcwd(),
+            "exceptions": [{"message": str(exc), "type": type(exc).__name__, "stack": stack}],
+            "paths": list(dict.fromkeys(f.filename for f in frames)),
+        }
+    )
 
 
 def error_document(
