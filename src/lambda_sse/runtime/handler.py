@@ -52,8 +52,9 @@ def load_handler(spec: str, task_root: str | None = None) -> Callable[..., Any]:
             f"Syntax error in module '{module_name}': {exc}", "Runtime.UserCodeSyntaxError", exc
         ) from exc
     except ImportError as exc:
+        # No stack trace, as awslambdaric: the message says which module is missing.
         raise HandlerLoadError(
-            f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError", exc
+            f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError"
         ) from exc
     except Exception as exc:
         # The module's own code raised: reported as that exception, as awslambdaric does.

@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeAPIError, ValueError) as exc:
         print(f"lambda_sse.runtime: {exc}", file=sys.stderr)
         return 2
-    if isinstance(sys.stdout, type(sys.stderr)) and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)  # prints reach the log as they happen
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)  # prints reach the log as they happen
 
     spec = args[0] if args else os.environ.get("_HANDLER", "")
     try:
@@ -110,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _init_failed(client: RuntimeClient, exc: BaseException, error_type: str, message: str) -> int:
-    log_line("ERROR", f"{error_type}: {message}")
     cause = exc.cause if isinstance(exc, HandlerLoadError) and exc.cause else exc
     doc = error_document(cause, error_type=error_type, message=message)
+    text = f"{error_type}: {message}"
+    if doc["stackTrace"]:  # the user's code failed: show where, in the same log event
+        text += "\nTraceback (most recent call last):\n" + "".join(doc["stackTrace"]).rstrip()
+    log_line("ERROR", text)
     try:
         client.post_init_error(doc, error_type)
     except (RuntimeAPIError, OSError) as post_exc:

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["error_document", "error_trailers", "function_error_type", "xray_cause"]
 
 # Where the runtime's own frames live: they are cut from stack traces shown to users.
-_OWN_FRAMES = ("/lambda_sse/runtime/loop.py", "/lambda_sse/runtime/invoke.py")
+_OWN_FRAMES = (
+    "/lambda_sse/runtime/loop.py",
+    "/lambda_sse/runtime/invoke.py",
+    "/lambda_sse/runtime/handler.py",
+)
 
 
 def function_error_type(exc: BaseException) -> str:
@@ -34,7 +38,14 @@ def _frames(exc: BaseException) -> list[Any]:
 def _stack(exc: BaseException) -> list[str]:
     import traceback
 
-    return traceback.format_list(_frames(exc))
+    if isinstance(exc, SyntaxError) and exc.filename:
+        # Where the syntax error is, as awslambdaric reports it (no frames to speak of).
+        line = f'  File "{exc.filename}" Line {exc.lineno}\n'
+        return [line + (f"    {exc.text.strip()}\n" if exc.text else "")]
+    # Plain tuples: the same text as awslambdaric, without 3.11's "^^^" marker lines.
+    return traceback.format_list(
+        [(f.filename, f.lineno or 0, f.name, f.line or "") for f in _frames(exc)]
+    )
 
 
 def xray_cause(exc: BaseException) -> str:
