@@ -418,14 +418,23 @@ def test_handler_from_the_environment_and_dotted_modules(
         assert runtime_api.invoke({}).json() == "dotted"
 
 
-@pytest.mark.parametrize("kind", ["next", "response"])
+@pytest.mark.parametrize(
+    ("kind", "handler"),
+    [
+        ("next", "handlers.buffered"),
+        ("response", "handlers.buffered"),
+        ("response", "handlers.stream_sse"),
+        ("response", "handlers.stream_gated_sync"),
+    ],
+)
 def test_a_500_from_the_runtime_api_ends_the_process(
-    runtime_api: ThreadedRuntimeAPI, kind: str
+    runtime_api: ThreadedRuntimeAPI, kind: str, handler: str, tmp_path: Path
 ) -> None:
-    with running(runtime_api, "handlers.buffered") as proc:
+    (tmp_path / "gate").touch()
+    with running(runtime_api, handler) as proc:
         runtime_api.call(lambda: runtime_api.server.fail_next(kind))  # type: ignore[arg-type]
         if kind == "response":
-            inv = runtime_api.enqueue({})
+            inv = runtime_api.enqueue({"gate": str(tmp_path / "gate")})
             assert proc.wait() == 1
             assert not inv.done  # the emulator's job to record Runtime.ExitError
         else:
