@@ -81,7 +81,7 @@ def _pump(running: Running) -> None:
 
 
 @contextlib.contextmanager
-def dev(project: Path, *extra: str, urls: int = 3) -> Iterator[Running]:
+def dev(project: Path, *extra: str, urls: int = 4) -> Iterator[Running]:
     port = free_block(1 + urls)
     env = {**os.environ, "NO_COLOR": "1"}
     if NODE_RIC.exists():
