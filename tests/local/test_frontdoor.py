@@ -530,3 +530,12 @@ async def test_head_requests_get_the_head_without_a_body() -> None:
         assert streamed.content == b""
         # The connection is still usable afterwards.
         assert (await client.get(f"{h.urls['buf']}/")).text == "body"
+
+
+async def test_an_emulator_bug_answers_500_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async with running() as h, httpx.AsyncClient() as client:
+        # No script for the function: the fake invoker raises KeyError, as a bug would.
+        response = await client.get(f"{h.rest}/dev/items/1")
+        assert response.status_code == 500
+        assert response.json() == {"message": "Internal server error"}
+    assert "error while serving GET /dev/items/1" in caplog.text

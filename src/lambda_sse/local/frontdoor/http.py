@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -23,6 +24,7 @@ from lambda_sse.local.frontdoor.request import Request
 
 __all__ = ["ClientGone", "Door", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
 
+log = logging.getLogger("lambda_sse.local")
 _READ = 64 * 1024
 _DISCARD_BYTES = 64 * 1024 * 1024
 _DISCARD_SECONDS = 5.0
@@ -218,6 +220,14 @@ async def _connection(
                 await door(request, responder)
             except ClientGone:
                 return
+            except Exception:
+                # A bug of the emulator, not of the function: say so, answer 500 if we still can.
+                log.exception(
+                    "lambda-sse dev: error while serving %s %s", request.method, request.target
+                )
+                if not responder.started:
+                    await _refuse(conn, writer, _internal_error())
+                return
             if responder.aborted or conn.our_state is not h11.DONE:
                 return
             if conn.their_state is not h11.DONE:
@@ -238,6 +248,12 @@ async def _discard(reader: asyncio.StreamReader) -> None:
             for _ in range(_DISCARD_BYTES // _READ):
                 if not await reader.read(_READ):
                     return
+
+
+def _internal_error() -> Reply:
+    return Reply(
+        500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
+    )
 
 
 def _bad_request() -> Reply:
