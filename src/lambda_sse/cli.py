@@ -33,6 +33,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be more than 0")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -86,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the functions DIR/serverless.yml (or DIR/template.yaml) declares: "
         "the REST API at http://HOST:PORT/{stage}/{path}, the k-th Function URL on PORT+k.",
     )
-    dev.add_argument("directory", nargs="?", default=".", type=Path, metavar="DIR")
+    dev.add_argument(
+        "directory", nargs="?", default=".", type=Path, metavar="DIR", help="project folder (.)"
+    )
     dev.add_argument("--port", type=_port, default=3000, help="REST API port (default 3000)")
     dev.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     _project_arguments(dev)
@@ -99,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--no-reload", action="store_true", help="do not watch the code for changes")
     dev.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_positive_float,
         metavar="SECONDS",
         help="REST STREAM idle timeout (default from the endpoint type: EDGE 30 s, else 300 s)",
     )
@@ -111,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         "write the response bytes to stdout as they arrive.",
     )
     invoke.add_argument("function", metavar="FUNCTION")
-    invoke.add_argument("directory", nargs="?", default=".", type=Path, metavar="DIR")
+    invoke.add_argument(
+        "directory", nargs="?", default=".", type=Path, metavar="DIR", help="project folder (.)"
+    )
     invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
     _project_arguments(invoke)
 
