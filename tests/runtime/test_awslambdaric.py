@@ -31,6 +31,7 @@ def run_with(client: Client, handler: str) -> Run:
                     event,
                     timeout=30,
                     request_id=f"rid-{i}",
+                    invocation_id=f"attempt-{i}",
                     cognito_identity='{"cognitoIdentityId":"id-9","cognitoIdentityPoolId":"p"}',
                     client_context='{"custom":{"k":"v"},"env":{},"client":{}}',
                 )
@@ -75,6 +76,10 @@ def test_same_requests_as_awslambdaric(reference: dict[str, Run], handler: str) 
             assert my_doc[key] == ref_doc[key]
         # The same frames, formatted alike.
         assert my_doc["stackTrace"] == ref_doc["stackTrace"]
+    # Both echo the invocation id (one attempt of the request) on their answers.
+    for mine_r, ref_r in zip(our_requests, their_requests, strict=True):
+        echoed = "lambda-runtime-invocation-id"
+        assert mine_r.header(echoed) == ref_r.header(echoed)
     # The X-Ray error cause header, when there is one, says the same.
     header = "lambda-runtime-function-xray-error-cause"
     for mine_r, ref_r in zip(our_requests, their_requests, strict=True):

@@ -545,3 +545,13 @@ def test_a_fast_producer_is_held_by_backpressure() -> None:
 
         assert api.run(count_bytes, timeout=60) == piece * count
         assert api.outcome(inv).status == "success"
+
+
+@pytest.mark.parametrize(
+    "handler", ["handlers.buffered", "handlers.raises", "handlers.stream_sse", "light.handler"]
+)
+def test_the_invocation_id_is_echoed(runtime_api: ThreadedRuntimeAPI, handler: str) -> None:
+    with running(runtime_api, handler):
+        runtime_api.invoke({"n": 1}, request_id="echo-1", invocation_id="attempt-7")
+    (answer,) = responses(runtime_api, "echo-1")
+    assert answer.header("lambda-runtime-invocation-id") == "attempt-7"

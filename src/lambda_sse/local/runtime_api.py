@@ -320,8 +320,11 @@ class RuntimeAPIServer:
         client_context: str | None = None,
         cognito_identity: str | None = None,
         tenant_id: str | None = None,
+        invocation_id: str | None = None,
     ) -> RuntimeInvocation:
-        """Queue one event for a GET /next; returns at once. ``deadline_ms`` is Unix epoch ms."""
+        """Queue one event for a GET /next; returns at once. ``deadline_ms`` is Unix epoch ms;
+        ``invocation_id`` (one attempt of the request, Managed Instances) is sent as
+        ``Lambda-Runtime-Invocation-Id``, which runtimes echo on their answer."""
         if self._pending_changed is None:
             raise RuntimeError("call start() before enqueue()")
         rid = request_id or str(uuid.uuid4())
@@ -333,6 +336,7 @@ class RuntimeAPIServer:
             ("Lambda-Runtime-Client-Context", client_context),
             ("Lambda-Runtime-Cognito-Identity", cognito_identity),
             ("Lambda-Runtime-Aws-Tenant-Id", tenant_id),
+            ("Lambda-Runtime-Invocation-Id", invocation_id),
         ]
         headers = [
             ("Lambda-Runtime-Aws-Request-Id", rid),

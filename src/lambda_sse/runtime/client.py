@@ -30,6 +30,7 @@ __all__ = [
 API = "/2018-06-01/runtime"
 ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
 # What AWS's runtimes send for X-Ray with an invocation error, below 1 MiB (awslambdaric).
 XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
 XRAY_CAUSE_LIMIT = 1024 * 1024
@@ -56,6 +57,7 @@ class NextInvocation:
         "deadline_ms",
         "event",
         "function_arn",
+        "invocation_id",
         "request_id",
         "tenant_id",
         "trace_id",
@@ -71,8 +73,11 @@ class NextInvocation:
         client_context: str | None = None,
         cognito_identity: str | None = None,
         tenant_id: str | None = None,
+        invocation_id: str | None = None,
     ) -> None:
         self.request_id = request_id
+        # One attempt of the request (Managed Instances); echoed on the answer, as awslambdaric.
+        self.invocation_id = invocation_id
         self.deadline_ms = deadline_ms
         self.function_arn = function_arn
         self.event = event
@@ -101,6 +106,7 @@ def _parse_next(reply: ResponseParser) -> NextInvocation:
         client_context=headers.get("lambda-runtime-client-context") or None,
         cognito_identity=headers.get("lambda-runtime-cognito-identity") or None,
         tenant_id=headers.get("lambda-runtime-aws-tenant-id") or None,
+        invocation_id=headers.get("lambda-runtime-invocation-id") or None,
     )
 
 
@@ -114,11 +120,22 @@ def _check(reply: ResponseParser, what: str, expected: int = 202) -> None:
     )
 
 
+def answer_headers(invocation_id: str | None) -> list[tuple[str, str]]:
+    """Headers every answer to an invocation carries besides its own."""
+    return [(INVOCATION_ID_HEADER, invocation_id)] if invocation_id else []
+
+
 def _error_request(
-    path: str, host: str, doc: dict[str, Any], error_type: str, xray_cause: str | None = None
+    path: str,
+    host: str,
+    doc: dict[str, Any],
+    error_type: str,
+    xray_cause: str | None = None,
+    invocation_id: str | None = None,
 ) -> bytes:
     body = json.dumps(doc, ensure_ascii=False, default=str).encode()
     headers = [("Content-Type", ERROR_CONTENT_TYPE), (ERROR_TYPE_HEADER, error_type)]
+    headers += answer_headers(invocation_id)
     if xray_cause and len(xray_cause) < XRAY_CAUSE_LIMIT:
         headers.append((XRAY_CAUSE_HEADER, xray_cause))
     return encode_request("POST", path, host, body, headers)
@@ -248,10 +265,15 @@ class RuntimeClient:
         )
 
     def post_response(
-        self, request_id: str, body: bytes, content_type: str = "application/json"
+        self,
+        request_id: str,
+        body: bytes,
+        content_type: str = "application/json",
+        invocation_id: str | None = None,
     ) -> None:
         path = f"{API}/invocation/{request_id}/response"
-        data = encode_request("POST", path, self.address, body, [("Content-Type", content_type)])
+        headers = [("Content-Type", content_type), *answer_headers(invocation_id)]
+        data = encode_request("POST", path, self.address, body, headers)
         _check(self._conn.request(data), "POST /response")
 
     def post_error(
@@ -260,12 +282,11 @@ class RuntimeClient:
         doc: dict[str, Any],
         error_type: str,
         xray_cause: str | None = None,
+        invocation_id: str | None = None,
     ) -> None:
         path = f"{API}/invocation/{request_id}/error"
-        _check(
-            self._conn.request(_error_request(path, self.address, doc, error_type, xray_cause)),
-            "POST /error",
-        )
+        data = _error_request(path, self.address, doc, error_type, xray_cause, invocation_id)
+        _check(self._conn.request(data), "POST /error")
 
     def post_init_error(self, doc: dict[str, Any], error_type: str) -> None:
         path = f"{API}/init/error"
@@ -390,10 +411,15 @@ class AsyncRuntimeClient:
         )
 
     async def post_response(
-        self, request_id: str, body: bytes, content_type: str = "application/json"
+        self,
+        request_id: str,
+        body: bytes,
+        content_type: str = "application/json",
+        invocation_id: str | None = None,
     ) -> None:
         path = f"{API}/invocation/{request_id}/response"
-        data = encode_request("POST", path, self.address, body, [("Content-Type", content_type)])
+        headers = [("Content-Type", content_type), *answer_headers(invocation_id)]
+        data = encode_request("POST", path, self.address, body, headers)
         _check(await self._request(data), "POST /response")
 
     async def post_error(
@@ -402,12 +428,11 @@ class AsyncRuntimeClient:
         doc: dict[str, Any],
         error_type: str,
         xray_cause: str | None = None,
+        invocation_id: str | None = None,
     ) -> None:
         path = f"{API}/invocation/{request_id}/error"
-        _check(
-            await self._request(_error_request(path, self.address, doc, error_type, xray_cause)),
-            "POST /error",
-        )
+        data = _error_request(path, self.address, doc, error_type, xray_cause, invocation_id)
+        _check(await self._request(data), "POST /error")
 
     def stream_sink(self) -> AsyncStreamSink:
         return AsyncStreamSink(self._loop, self.host, self.port)

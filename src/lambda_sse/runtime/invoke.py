@@ -23,6 +23,7 @@ from lambda_sse.runtime.client import (
     BlockingStreamSink,
     NextInvocation,
     RuntimeClient,
+    answer_headers,
 )
 from lambda_sse.runtime.context import LambdaContext, enter_invocation
 from lambda_sse.runtime.logs import install_logging, log_line
@@ -162,7 +163,9 @@ def invoke_sync(
         event, context = _prepare(inv, set_environ=set_environ)
         if streaming:
             sink = client.stream_sink()
-            stream = SyncResponseStream(sink, _stream_target(client, rid), client.address)
+            stream = SyncResponseStream(
+                sink, _stream_target(client, rid), client.address, answer_headers(inv.invocation_id)
+            )
             outcome, result = _stream_sync(handler, event, stream, sink, context, rid)
             if outcome is not None:
                 return outcome
@@ -177,9 +180,11 @@ def invoke_sync(
                 raise _handler_failure(exc, rid) from exc
         body, content_type = _marshal(result, rid)
     except _Failure as failure:
-        client.post_error(rid, failure.doc, failure.error_type, failure.xray_cause)
+        client.post_error(
+            rid, failure.doc, failure.error_type, failure.xray_cause, inv.invocation_id
+        )
         return Outcome("error", failure.error_type)
-    client.post_response(rid, body, content_type)
+    client.post_response(rid, body, content_type, inv.invocation_id)
     return Outcome("buffered")
 
 
@@ -226,7 +231,9 @@ async def invoke_async(
         event, context = _prepare(inv, set_environ=set_environ)
         if streaming:
             sink = client.stream_sink()
-            stream = ResponseStream(sink, _stream_target(client, rid), client.address)
+            stream = ResponseStream(
+                sink, _stream_target(client, rid), client.address, answer_headers(inv.invocation_id)
+            )
             outcome, result = await _stream_async(handler, event, stream, sink, context, rid)
             if outcome is not None:
                 return outcome
@@ -239,9 +246,11 @@ async def invoke_async(
                 raise _handler_failure(exc, rid) from exc
         body, content_type = _marshal(result, rid)
     except _Failure as failure:
-        await client.post_error(rid, failure.doc, failure.error_type, failure.xray_cause)
+        await client.post_error(
+            rid, failure.doc, failure.error_type, failure.xray_cause, inv.invocation_id
+        )
         return Outcome("error", failure.error_type)
-    await client.post_response(rid, body, content_type)
+    await client.post_response(rid, body, content_type, inv.invocation_id)
     return Outcome("buffered")
 
 

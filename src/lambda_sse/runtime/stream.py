@@ -86,9 +86,10 @@ def is_streaming(handler: object) -> bool:
 class _StreamState:
     """What both stream flavours share: the sans-IO framing of one streamed response."""
 
-    def __init__(self, target: str, host: str) -> None:
+    def __init__(self, target: str, host: str, headers: Sequence[tuple[str, str]] = ()) -> None:
         self._target = target
         self._host = host
+        self._extra_headers = list(headers)  # e.g. Lambda-Runtime-Invocation-Id
         self._content_type = DEFAULT_CONTENT_TYPE
         self._prelude: bytes | None = None
         self.touched = False  # any use at all: the handler chose to stream
@@ -134,6 +135,7 @@ class _StreamState:
                 ("Trailer", f"{TRAILER_ERROR_TYPE}, {TRAILER_ERROR_BODY}"),
                 ("Content-Type", self._content_type),
                 ("Connection", "close"),
+                *self._extra_headers,
             ],
         )
         self.started = True
@@ -166,8 +168,10 @@ class _StreamState:
 class ResponseStream(_StreamState):
     """The stream an ``async def`` streaming handler gets."""
 
-    def __init__(self, sink: AsyncSink, target: str, host: str) -> None:
-        super().__init__(target, host)
+    def __init__(
+        self, sink: AsyncSink, target: str, host: str, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(target, host, headers)
         self._sink = sink
         self._sock: socket | None = None  # set while the body is open: the fast path
 
@@ -213,8 +217,10 @@ class ResponseStream(_StreamState):
 class SyncResponseStream(_StreamState):
     """The stream a plain ``def`` streaming handler gets: ``write`` and ``end`` block."""
 
-    def __init__(self, sink: SyncSink, target: str, host: str) -> None:
-        super().__init__(target, host)
+    def __init__(
+        self, sink: SyncSink, target: str, host: str, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(target, host, headers)
         self._sink = sink
         self._sock: socket | None = None  # set while the body is open: the fast path
 
