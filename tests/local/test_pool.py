@@ -467,3 +467,21 @@ def test_impossible_settings_are_config_errors() -> None:
         Pool([bootstrap_fn()], max_concurrency=0)
     with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):
         Pool([bootstrap_fn(timeout=0)])
+
+
+async def test_close_while_the_reaper_is_in_a_grace_period_leaves_no_process() -> None:
+    fn = bootstrap_fn(environment={"IGNORE_SIGTERM": "1"})
+    pool = Pool([fn], idle_timeout=0.1, grace=3.0)
+    try:
+        async with asyncio.timeout(LIMIT):
+            inv = await pool.invoke("boot", event(action="echo"))
+            await run(inv)
+            # The reaper took it and sent SIGTERM, which it ignores: it waits out the grace.
+            await wait_until(lambda: not pool.environments("boot"))
+            assert alive(inv.pid or 0)
+    finally:
+        started = time.monotonic()
+        await pool.close()  # cancels the reaper mid-grace; the stop itself goes on
+        took = time.monotonic() - started
+    assert not alive(inv.pid or 0)
+    assert took < 5.0

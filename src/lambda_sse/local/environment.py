@@ -137,6 +137,7 @@ class Environment:
         self._killed_by_us = False
         self._started = asyncio.Event()
         self._peak_mb = 0
+        self._stop_task: asyncio.Task[None] | None = None
         self._peak_read_at = -float("inf")
 
     # -- facts -----------------------------------------------------------------------------
@@ -183,8 +184,7 @@ class Environment:
             return await self._start()
         except BaseException:
             # Cancelled (the pool closed) or failed mid-start: nothing may outlive it.
-            self._killed_by_us = True
-            await self._terminate(grace=0.0)
+            await asyncio.shield(self._begin_stop(0.0))
             raise
         finally:
             self._started.set()
@@ -331,13 +331,27 @@ class Environment:
 
     async def kill(self) -> None:
         """SIGKILL the whole process group now (a timeout, a failed init)."""
-        self._killed_by_us = True
-        await self._terminate(grace=0.0)
+        await asyncio.shield(self._begin_stop(0.0))
 
     async def stop(self, grace: float = 2.0) -> None:
-        """SIGTERM, up to ``grace`` seconds to exit (lifespan shutdown, flushing), then SIGKILL."""
+        """SIGTERM, up to ``grace`` seconds to exit (lifespan shutdown, flushing), then SIGKILL.
+
+        The stop runs as its own task: a caller that is cancelled meanwhile (a reaper stopped by
+        the pool's close) does not leave a half-stopped process; later calls join it."""
+        await asyncio.shield(self._begin_stop(grace))
+
+    def _begin_stop(self, grace: float) -> asyncio.Task[None]:
         self._killed_by_us = True
-        await self._terminate(grace=grace)
+        task = self._stop_task
+        if task is None:
+            task = self._stop_task = asyncio.ensure_future(self._terminate(grace))
+        elif not task.done() and grace == 0.0:
+            # A graceful stop is under way and now a kill is wanted: no more waiting.
+            proc = self._proc
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        return task
 
     async def _terminate(self, grace: float) -> None:
         if self.state == "dead" and self._proc is None:

@@ -151,6 +151,8 @@ class Pool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
+        # Every environment not yet stopped, wherever it is in its life: close() stops them all.
+        self._live: set[Environment] = set()
         self._removed: list[_FunctionState] = []  # dropped by a reload, envs still running
         self._warned: set[str] = set()  # each warning once per pool (the CLI's session)
         self._install(functions)
@@ -285,6 +287,7 @@ class Pool:
         )
         env.reserved += 1
         state.envs.append(env)
+        self._live.add(env)
         inv.cold_start = True
         try:
             failure = await env.start()
@@ -292,6 +295,7 @@ class Pool:
             env.reserved -= 1
             with contextlib.suppress(ValueError):
                 state.envs.remove(env)
+            self._live.discard(env)  # start() stopped it on its way out
             if not isinstance(exc, ConfigError):
                 raise  # the emulator's own failure: the invocation ends as Sandbox.Failure
             self._log(fn.name, "warning", str(exc))
@@ -311,6 +315,7 @@ class Pool:
         if failure is not None:
             with contextlib.suppress(ValueError):
                 state.envs.remove(env)
+            self._live.discard(env)  # start() already stopped it
             return env, failure
         return env, None
 
@@ -492,19 +497,26 @@ class Pool:
         if env.state == "dead":
             with contextlib.suppress(ValueError):
                 state.envs.remove(env)
-            self._background(env.stop(0.0))  # sweeps the group, closes its server
+            self._background(self._stop_env(env, 0.0))  # sweeps the group, closes its server
         elif env.busy == 0 and (env.generation != self.generation or env.fn is not state.fn):
             self._retire(state, env)
 
     def _retire(self, state: _FunctionState, env: Environment) -> None:
         with contextlib.suppress(ValueError):
             state.envs.remove(env)
-        self._background(env.stop(self.grace))
+        self._background(self._stop_env(env, self.grace))
 
     def _background(self, coro: Coroutine[object, object, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _stop_env(self, env: Environment, grace: float) -> None:
+        try:
+            await env.stop(grace)
+        finally:
+            if env.state == "dead":
+                self._live.discard(env)
 
     async def reap_idle(self) -> int:
         """Stop environments idle for ``idle_timeout`` (by the pool's clock); returns how many.
@@ -523,7 +535,7 @@ class Pool:
             with contextlib.suppress(ValueError):
                 state.envs.remove(env)
             self._log(state.fn.name, "platform", f"reaping idle environment (pid {env.pid})")
-        await asyncio.gather(*(env.stop(self.grace) for _, env in doomed))
+        await asyncio.gather(*(self._stop_env(env, self.grace) for _, env in doomed))
         return len(doomed)
 
     def _ensure_reaper(self) -> None:
@@ -547,10 +559,10 @@ class Pool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         states = [*self._functions.values(), *self._removed]
-        envs = [env for state in states for env in state.envs]
+        envs = {env for state in states for env in state.envs} | self._live
         for state in states:
             state.envs.clear()
-        await asyncio.gather(*(env.stop(self.grace) for env in envs))
+        await asyncio.gather(*(self._stop_env(env, self.grace) for env in envs))
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.grace + 5.0)
             for task in pending:
