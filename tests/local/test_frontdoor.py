@@ -10,7 +10,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from lambda_sse.local.frontdoor.doors import Access, Reporter
+from lambda_sse.local.limiter import TokenBucket
 from lambda_sse.local.model import (
     ApiConfig,
     FunctionConfig,
@@ -79,7 +80,9 @@ class FakeInvoker:
         self.events: list[dict[str, Any]] = []
         self.invocations: list[FakeInvocation] = []
 
-    async def invoke(self, function: str, event: bytes) -> FakeInvocation:
+    async def invoke(
+        self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
+    ) -> FakeInvocation:
         script = self.scripts[function]
         if script.throttled:
             raise Throttled("reserved concurrency used up")
@@ -488,7 +491,9 @@ class ShapingInvoker(FakeInvoker):
         super().__init__()
         self.buckets: list[list[object]] = []
 
-    async def invoke(self, function: str, event: bytes, *, buckets: Any = ()) -> FakeInvocation:
+    async def invoke(
+        self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
+    ) -> FakeInvocation:
         self.buckets.append(list(buckets))
         return await super().invoke(function, event)
 

@@ -11,10 +11,13 @@ Plain frozen dataclasses and Protocols: no I/O, no third-party imports.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from lambda_sse.local.limiter import TokenBucket
 
 __all__ = [
     "ApiConfig",
@@ -167,7 +170,10 @@ class Invocation(Protocol):
 
 
 class Invoker(Protocol):
-    async def invoke(self, function: str, event: bytes) -> Invocation:
+    async def invoke(
+        self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
+    ) -> Invocation:
         """Start an invocation of ``function`` with the JSON ``event``. Raises :class:`Throttled`
-        when Lambda would reject it."""
+        when Lambda would reject it. ``buckets`` are a front door's own bandwidth limits (API
+        Gateway REST's), applied on top of Lambda's when limits are on."""
         ...

@@ -20,7 +20,6 @@ Facts (see /work/shared/reference/aws-lambda-streaming.md and AWS's docs cited t
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -134,16 +133,14 @@ class _Door:
         self.reporter = reporter or Reporter()
         self.limits = limits
         self.clock = clock
-        self._buckets_ok = "buckets" in inspect.signature(invoker.invoke).parameters
         self._sam = project.source.name.startswith("template")
 
     async def _invoke(self, fn: FunctionConfig, event: bytes, *, rest_stream: bool) -> Invocation:
-        if rest_stream and self.limits and self._buckets_ok:
+        if rest_stream and self.limits:
             from lambda_sse.local.limiter import apigw_rest_bucket
 
-            invoke: Any = self.invoker.invoke
-            inv: Invocation = await invoke(fn.name, event, buckets=[apigw_rest_bucket(self.clock)])
-            return inv
+            bucket = apigw_rest_bucket(self.clock)
+            return await self.invoker.invoke(fn.name, event, buckets=[bucket])
         return await self.invoker.invoke(fn.name, event)
 
     def _log(
