@@ -477,7 +477,7 @@ async def test_without_recording_bodies_and_with_a_short_history() -> None:
         await client.send(h11.EndOfMessage())
         assert (await client.reply())[0] == 202
         assert await collect(inv) == b"kept out of memory"  # still handed to the consumer
-        assert [chunk for _, chunk in inv.chunks] == [b""]  # only its timing is kept
+        assert inv.chunks == []  # no per-chunk record either: long streams cost no memory
         assert srv.requests[-1].chunks == []
         for _ in range(5):
             await handed_out(srv)

@@ -29,9 +29,9 @@ Streamed bodies go through a bounded queue: while the consumer of :meth:`Runtime
 lags, the server stops reading the socket, so the runtime feels backpressure. After
 :meth:`RuntimeInvocation.detach` the rest is read and discarded.
 
-Memory: with ``record_bodies=False`` (the emulator) ``chunks`` keep each chunk's arrival time with
-empty bytes, and ``requests`` keep no bodies; ``history`` bounds how many requests and finished
-invocations are remembered.
+Memory: with ``record_bodies=False`` (the emulator) neither ``chunks`` nor ``requests`` keep
+bodies or per-chunk records, so a 200 MB stream of small chunks costs nothing beyond the queue;
+``history`` bounds how many requests and finished invocations are remembered.
 """
 
 from __future__ import annotations
@@ -212,7 +212,8 @@ class RuntimeInvocation:
             self._head.set_result(head)
 
     async def _chunk(self, data: bytes) -> None:
-        self.chunks.append((self._clock(), data if self._record else b""))
+        if self._record:
+            self.chunks.append((self._clock(), data))
         await self._pipe.put(data)
 
     def _finish(self, outcome: InvocationOutcome) -> None:
@@ -612,7 +613,8 @@ class RuntimeAPIServer:
             body = await self._read_body(conn, record, reader, self._buffered_limit)
             invocation._answered = True
             invocation._start(ResponseHead(streaming=False, content_type=content_type))
-            invocation.chunks.append((self._clock(), body if self._record_bodies else b""))
+            if self._record_bodies:
+                invocation.chunks.append((self._clock(), body))
             await invocation._pipe.put(body)
             invocation._finish(InvocationOutcome(status="success"))
             return
