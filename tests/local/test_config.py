@@ -334,6 +334,16 @@ def test_unknown_tag_is_a_config_error(tmp_path: Path) -> None:
         load_project(tmp_path)
 
 
+def test_tags_registered_on_safeloader_by_other_libraries_do_not_leak_in(tmp_path: Path) -> None:
+    # aws-sam-translator registers a catch-all "!" constructor on yaml.SafeLoader itself, the
+    # first time its yaml_parse runs (the template tests call it).
+    yaml_helper = pytest.importorskip("samtranslator.yaml_helper")
+    yaml_helper.yaml_parse("{}")
+    write(tmp_path, "template.yaml", "Resources:\n  X: !Bogus 1\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_project(tmp_path)
+
+
 def test_missing_config_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no serverless\.yml or template\.yaml here"):
         load_project(tmp_path)

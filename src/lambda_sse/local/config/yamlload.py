@@ -9,7 +9,7 @@ later, and only where the emulator needs a value.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -42,6 +42,14 @@ _SHORT_TAGS = (
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader plus the CloudFormation tags; nothing else is constructed."""
+
+    # Own tables, from SafeConstructor's: other libraries register tags on yaml.SafeLoader
+    # itself (aws-sam-translator adds a catch-all "!" at import), which a subclass would
+    # otherwise inherit, turning unknown tags into data instead of errors.
+    yaml_constructors: ClassVar[dict[Any, Any]] = dict(
+        yaml.constructor.SafeConstructor.yaml_constructors
+    )
+    yaml_multi_constructors: ClassVar[dict[Any, Any]] = {}
 
 
 def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
