@@ -487,3 +487,84 @@ async def test_without_recording_bodies_and_with_a_short_history() -> None:
         await client.close()
     finally:
         await srv.close()
+
+
+# -- the streamed body's own decoder (local/chunked.py) over raw bytes ------------------------
+
+
+async def _raw(server: RuntimeAPIServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    host, port = server.address.split(":")
+    return await asyncio.open_connection(host, int(port))
+
+
+def _stream_head(inv: RuntimeInvocation, framing: str = "Transfer-Encoding: chunked") -> bytes:
+    return (
+        f"POST {API}/invocation/{inv.request_id}/response HTTP/1.1\r\nHost: x\r\n"
+        f"Lambda-Runtime-Function-Response-Mode: streaming\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+async def _reply_status(reader: asyncio.StreamReader) -> int:
+    line = await asyncio.wait_for(reader.readline(), WAIT)
+    return int(line.split()[1])
+
+
+@pytest.mark.parametrize("step", [0, 1, 3])
+async def test_stream_whole_or_byte_by_byte_with_trailers_and_keep_alive(
+    server: RuntimeAPIServer, step: int
+) -> None:
+    """Head, chunks, trailers and the next request in one write (step 0) or in small pieces:
+    the chunks arrive whole, the trailers are parsed, the same connection serves GET /next."""
+    inv = await handed_out(server)
+    wire = (
+        _stream_head(inv)
+        + b"5\r\nhello\r\n6;x=y\r\n world\r\n"
+        + b"0\r\nLambda-Runtime-Function-Error-Type: Oops\r\n\r\n"
+        + f"GET {API}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    )
+    second = server.enqueue(b'{"b":2}', deadline_ms=deadline())
+    reader, writer = await _raw(server)
+    pieces = [wire] if step == 0 else [wire[i : i + step] for i in range(0, len(wire), step)]
+    for piece in pieces:
+        writer.write(piece)
+        await writer.drain()
+    assert await _reply_status(reader) == 202
+    outcome = await asyncio.wait_for(inv.outcome(), WAIT)
+    assert (outcome.error_type, outcome.trailer_error) == ("Oops", True)
+    assert [c for _, c in inv.chunks] == [b"hello", b" world"]
+    assert await collect(inv) == b"hello world"
+    # The pipelined GET /next was not lost: the second event comes on the same connection.
+    rest = await asyncio.wait_for(reader.readuntil(b'{"b":2}'), WAIT)
+    assert b"HTTP/1.1 200" in rest
+    assert second.handed_out_at is not None
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    "bad", [b"zz\r\nhello\r\n", b"5\r\nhelloXX0\r\n\r\n", b"5\nhello\r\n0\r\n\r\n"]
+)
+async def test_malformed_chunk_framing_is_a_truncated_response(
+    server: RuntimeAPIServer, bad: bytes
+) -> None:
+    inv = await handed_out(server)
+    reader, writer = await _raw(server)
+    writer.write(_stream_head(inv) + b"3\r\nok!\r\n" + bad)
+    await writer.drain()
+    outcome = await asyncio.wait_for(inv.outcome(), WAIT)
+    assert (outcome.status, outcome.error_type) == ("crash", "Runtime.TruncatedResponse")
+    assert await collect(inv) == b"ok!"
+    assert await asyncio.wait_for(reader.read(), WAIT) == b""  # the server hung up
+    writer.close()
+
+
+async def test_streamed_response_with_content_length_goes_through_h11(
+    server: RuntimeAPIServer,
+) -> None:
+    inv = await handed_out(server)
+    reader, writer = await _raw(server)
+    writer.write(_stream_head(inv, "Content-Length: 11") + b"hello world")
+    await writer.drain()
+    assert await _reply_status(reader) == 202
+    assert await collect(inv) == b"hello world"
+    assert (await asyncio.wait_for(inv.outcome(), WAIT)).status == "success"
+    writer.close()

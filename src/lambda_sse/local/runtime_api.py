@@ -50,6 +50,7 @@ from typing import Any, Literal
 
 import h11
 
+from lambda_sse.local.chunked import ChunkedDecoder, ChunkedFramingError
 from lambda_sse.local.model import InvocationOutcome, ResponseHead
 
 __all__ = [
@@ -69,6 +70,7 @@ ERROR_TYPE_HEADER = "lambda-runtime-function-error-type"
 ERROR_BODY_HEADER = "lambda-runtime-function-error-body"
 RESPONSE_MODE_HEADER = "lambda-runtime-function-response-mode"
 READ_SIZE = 64 * 1024
+MAX_HEAD = 64 * 1024  # bytes of a request head read line by line; h11 rejects over 16 KiB
 
 FailKind = Literal["next", "response", "error", "init_error"]
 
@@ -404,7 +406,7 @@ class RuntimeAPIServer:
         number = self._connections
         try:
             while True:
-                event = await self._next_event(conn, reader)
+                event = await self._next_request(conn, reader)
                 if not isinstance(event, h11.Request):
                     return
                 keep = await self._handle(conn, event, reader, writer, number)
@@ -414,13 +416,43 @@ class RuntimeAPIServer:
                     conn.start_next_cycle()
                 except h11.LocalProtocolError:
                     return
-        except (ConnectionError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
+        except (
+            ConnectionError,
+            h11.RemoteProtocolError,
+            ChunkedFramingError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+        ):
             return
         finally:
             self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _next_request(self, conn: h11.Connection, reader: asyncio.StreamReader) -> object:
+        """The next request head. Read line by line, so that h11 gets the head and no body
+        bytes: a streamed body can then be decoded without h11 (see :meth:`_stream`)."""
+        event = conn.next_event()
+        if event is not h11.NEED_DATA or conn.trailing_data[0]:
+            return event if event is not h11.NEED_DATA else await self._next_event(conn, reader)
+        head = bytearray()
+        content = False  # a non-blank line came: the next blank line ends the head
+        while len(head) <= MAX_HEAD:
+            try:
+                line = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                conn.receive_data(bytes(head) + exc.partial)
+                conn.receive_data(b"")
+                return conn.next_event()  # ConnectionClosed, or h11 raises on a partial head
+            head += line
+            if line in (b"\r\n", b"\n"):
+                if content:
+                    break
+            else:
+                content = True
+        conn.receive_data(bytes(head))  # over MAX_HEAD: h11 raises RemoteProtocolError
+        return await self._next_event(conn, reader)
 
     async def _next_event(self, conn: h11.Connection, reader: asyncio.StreamReader) -> object:
         """The next h11 event (a class sentinel such as PAUSED, or an h11.Event)."""
@@ -629,26 +661,13 @@ class RuntimeAPIServer:
         invocation: RuntimeInvocation,
         reader: asyncio.StreamReader,
     ) -> None:
-        pending: list[bytes] = []  # pieces of one wire chunk, joined at chunk_end
         try:
-            while True:
-                event = await self._next_event(conn, reader)
-                if isinstance(event, h11.Data):
-                    pending.append(event.data)
-                    if not event.chunk_end:
-                        continue
-                    data = b"".join(pending)
-                    pending.clear()
-                    if self._record_bodies:
-                        record.chunks.append((self._clock(), data))
-                    if invocation.detached:
-                        continue
-                    await invocation._chunk(data)
-                    continue
-                if isinstance(event, h11.EndOfMessage):
-                    break
-                raise ConnectionError("stream ended without its final chunk")
-        except (ConnectionError, h11.RemoteProtocolError):
+            chunked = (record.header("transfer-encoding") or "").lower() == "chunked"
+            if chunked and not conn.trailing_data[0]:
+                event = await self._stream_chunks(conn, record, invocation, reader)
+            else:
+                event = await self._stream_h11(conn, record, invocation, reader, chunked)
+        except (ConnectionError, h11.RemoteProtocolError, ChunkedFramingError):
             invocation._finish(
                 InvocationOutcome(status="crash", error_type="Runtime.TruncatedResponse")
             )
@@ -671,6 +690,64 @@ class RuntimeAPIServer:
                 trailer_error=error_type is not None,
             )
         )
+
+    async def _stream_chunks(
+        self,
+        conn: h11.Connection,
+        record: RecordedRequest,
+        invocation: RuntimeInvocation,
+        reader: asyncio.StreamReader,
+    ) -> h11.EndOfMessage:
+        """The hot path: chunks decoded by :class:`ChunkedDecoder` (h11 got the head and no body
+        bytes), passed on one by one; h11 parses the last chunk and the trailers."""
+        decoder = ChunkedDecoder()
+        record_bodies = self._record_bodies
+        while not decoder.done:
+            data = await reader.read(READ_SIZE)
+            if not data:
+                raise ConnectionError("stream ended without its final chunk")
+            for chunk in decoder.feed(data):
+                if record_bodies:
+                    record.chunks.append((self._clock(), chunk))
+                if not invocation.detached:
+                    await invocation._chunk(chunk)
+            if decoder.failed is not None:
+                raise decoder.failed  # after the good chunks before it, as h11 would
+        conn.receive_data(decoder.tail)
+        event = await self._next_event(conn, reader)
+        if not isinstance(event, h11.EndOfMessage):
+            raise ConnectionError("stream ended without its final chunk")
+        return event
+
+    async def _stream_h11(
+        self,
+        conn: h11.Connection,
+        record: RecordedRequest,
+        invocation: RuntimeInvocation,
+        reader: asyncio.StreamReader,
+        chunked: bool,
+    ) -> h11.EndOfMessage:
+        """The body through h11: a Content-Length body, or a chunked one when h11 already holds
+        body bytes (it read past the head). Wire chunks are passed on whole, other bodies as
+        they arrive."""
+        pending: list[bytes] = []  # pieces of one wire chunk, joined at chunk_end
+        while True:
+            event = await self._next_event(conn, reader)
+            if isinstance(event, h11.Data):
+                pending.append(event.data)
+                if chunked and not event.chunk_end:
+                    continue
+                data = b"".join(pending)
+                pending.clear()
+                if self._record_bodies:
+                    record.chunks.append((self._clock(), data))
+                if invocation.detached:
+                    continue
+                await invocation._chunk(data)
+                continue
+            if isinstance(event, h11.EndOfMessage):
+                return event
+            raise ConnectionError("stream ended without its final chunk")
 
     async def _post_error(
         self,
