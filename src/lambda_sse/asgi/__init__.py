@@ -6,6 +6,8 @@
   the Lambda deadline.
 
 Standard library only; runs on asyncio (the loop of the lambda-sse runtime).
+``EventSourceResponse`` (with the SSE codec under it) loads on first use: an app that never
+answers SSE from it does not pay for it at cold start.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 from lambda_sse.asgi.handler import Bridge, handler
 from lambda_sse.asgi.lifespan import LifespanError
 from lambda_sse.asgi.routes import StreamSelector
-from lambda_sse.asgi.sse import EventSourceResponse
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, for type checkers only
+if TYPE_CHECKING:
+    from lambda_sse.asgi.sse import EventSourceResponse
 
 __all__ = [
     "Bridge",
@@ -22,3 +27,12 @@ __all__ = [
     "StreamSelector",
     "handler",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "EventSourceResponse":
+        from lambda_sse.asgi.sse import EventSourceResponse
+
+        globals()[name] = EventSourceResponse
+        return EventSourceResponse
+    raise AttributeError(f"module 'lambda_sse.asgi' has no attribute {name!r}")

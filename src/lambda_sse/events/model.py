@@ -1,6 +1,9 @@
 """The neutral request and response that every AWS HTTP event source translates to and from.
 
-Plain frozen dataclasses and small pure helpers: no I/O, standard library only.
+Immutable records and small pure helpers: no I/O, standard library only. The records are
+``NamedTuple`` classes rather than frozen dataclasses: building a slotted frozen dataclass at
+import costs about 0.8 ms per class here, a NamedTuple about a sixth of that, and this module
+is on the cold-start path of every ASGI function.
 """
 
 from __future__ import annotations
@@ -8,8 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from lambda_sse.errors import EventTranslationError
 
@@ -36,8 +38,7 @@ class EventShapeError(EventTranslationError):
     """An event that claims to be an HTTP event but has a field of the wrong type."""
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     """One HTTP request, whatever front door it came through.
 
     ``path`` is percent-decoded and excludes ``root_path`` (the REST stage or base path);
@@ -63,8 +64,7 @@ class HttpRequest:
         return header_value(self.headers, name)
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """A complete response: status, ordered raw headers (``set-cookie`` included), body."""
 
     status: int = 200
