@@ -127,6 +127,14 @@ def dev_server(folder: Path, *extra: str) -> contextlib.AbstractContextManager[S
     return spawn(command, f"http://127.0.0.1:{port}/bench", folder)
 
 
+def relay_server(folder: Path, upstream: str) -> contextlib.AbstractContextManager[Server]:
+    """bench/_relay.py in front of ``upstream`` (a base URL on loopback)."""
+    port = free_port()
+    upstream_port = upstream.rsplit(":", 1)[1]
+    command = [sys.executable, str(HERE / "_relay.py"), str(port), upstream_port]
+    return spawn(command, f"http://127.0.0.1:{port}", folder)
+
+
 def uvicorn_server(folder: Path) -> contextlib.AbstractContextManager[Server]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "_local_app:app", "--port", str(port)]
@@ -180,11 +188,11 @@ async def read_stream(client: httpx.AsyncClient, url: str) -> StreamResult:
     return StreamResult(latencies, len(latencies), last - (first or last))
 
 
-async def latency_and_rate(base: str) -> tuple[StreamResult, StreamResult]:
+async def latency_and_rate(base: str, *, rate: bool = True) -> tuple[StreamResult, StreamResult]:
     async with httpx.AsyncClient(timeout=60) as client:
         await read_stream(client, f"{base}/sse?n=200")  # warm: cold start, imports, caches
         paced = await read_stream(client, f"{base}/sse?n={LATENCY_N}&delay=0.001")
-        fast = await read_stream(client, f"{base}/sse?n={RATE_N}")
+        fast = await read_stream(client, f"{base}/sse?n={RATE_N}") if rate else paced
     return paced, fast
 
 
@@ -244,6 +252,10 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
 
 
+def signed(value: float) -> str:
+    return f"{value:+,.0f}"
+
+
 def fmt(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
@@ -254,6 +266,10 @@ async def main() -> None:
         with uvicorn_server(folder) as uvi:
             uvi_start = await first_request(uvi)
             uvi_paced, uvi_fast = await latency_and_rate(uvi.base)
+            log("uvicorn behind a bare asyncio relay: latency")
+            with relay_server(folder, uvi.base) as relay:
+                await first_request(relay)
+                relay_paced, _ = await latency_and_rate(relay.base, rate=False)
             log(f"uvicorn: {STREAMS} heartbeat streams")
             uvi_open, uvi_late = await hold_streams(uvi.base, STREAMS, WARM_BATCH)
             log(f"uvicorn: {MI_STREAMS} heartbeat streams")
@@ -279,7 +295,7 @@ async def main() -> None:
             "latency p50 (µs), 5,000 events 1/ms",
             fmt(dev_paced.p(0.5)),
             fmt(uvi_paced.p(0.5)),
-            f"+{fmt(p50_gap)}",
+            signed(p50_gap),
             "<= +100 µs",
             "met" if p50_gap <= 100 else "NOT met",
         ],
@@ -287,9 +303,25 @@ async def main() -> None:
             "latency p99 (µs)",
             fmt(dev_paced.p(0.99)),
             fmt(uvi_paced.p(0.99)),
-            f"+{fmt(p99_gap)}",
+            signed(p99_gap),
             "<= +500 µs",
             "met" if p99_gap <= 500 else "NOT met",
+        ],
+        [
+            "  reference: uvicorn behind a bare asyncio relay, p50 (µs)",
+            fmt(relay_paced.p(0.5)),
+            fmt(uvi_paced.p(0.5)),
+            signed(relay_paced.p(0.5) - uvi_paced.p(0.5)),
+            "(floor of one more hop)",
+            "",
+        ],
+        [
+            "  reference: the same relay, p99 (µs)",
+            fmt(relay_paced.p(0.99)),
+            fmt(uvi_paced.p(0.99)),
+            signed(relay_paced.p(0.99) - uvi_paced.p(0.99)),
+            "(floor of one more hop)",
+            "",
         ],
         [
             "events/s (20,000 events)",
@@ -349,7 +381,10 @@ async def main() -> None:
         f"Streams: one heartbeat a second each (phases spread over the second), lateness of the "
         "beats while all were open "
         f"({HOLD:g} s); the baseline column is uvicorn holding the same number of streams. "
-        "The first request served includes the function's cold start.\n"
+        "The first request served includes the function's cold start. The reference row puts "
+        "one bare asyncio TCP relay (bench/_relay.py: read, write, nothing else) between the "
+        "client and uvicorn: what one more asyncio process on the path costs by itself, the floor "
+        "under the emulator's extra hop (runtime -> emulator -> client).\n"
     )
     print(
         markdown_table(
