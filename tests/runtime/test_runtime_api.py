@@ -568,3 +568,24 @@ async def test_streamed_response_with_content_length_goes_through_h11(
     assert await collect(inv) == b"hello world"
     assert (await asyncio.wait_for(inv.outcome(), WAIT)).status == "success"
     writer.close()
+
+
+async def test_request_heads_read_line_by_line(server: RuntimeAPIServer) -> None:
+    """Bare-LF heads are accepted as h11 accepts them; an oversized head or a leading blank
+    line closes the connection without an answer, and the server keeps serving."""
+    inv = server.enqueue(b"{}", deadline_ms=deadline())
+    reader, writer = await _raw(server)
+    writer.write(f"GET {API}/invocation/next HTTP/1.1\nHost: x\n\n".encode())
+    assert await _reply_status(reader) == 200
+    assert inv.handed_out_at is not None
+    writer.close()
+    for bad in [b"GET / HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", b"\r\nGET / HTTP/1.1\r\n"]:
+        reader, writer = await _raw(server)
+        writer.write(bad)
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        writer.close()
+    client = await Client.open(server)
+    status, _, _ = await client.request("GET", "/2018-06-01/nope")
+    assert status == 404
+    await client.close()

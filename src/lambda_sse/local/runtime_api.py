@@ -437,7 +437,6 @@ class RuntimeAPIServer:
         if event is not h11.NEED_DATA or conn.trailing_data[0]:
             return event if event is not h11.NEED_DATA else await self._next_event(conn, reader)
         head = bytearray()
-        content = False  # a non-blank line came: the next blank line ends the head
         while len(head) <= MAX_HEAD:
             try:
                 line = await reader.readuntil(b"\n")
@@ -446,11 +445,8 @@ class RuntimeAPIServer:
                 conn.receive_data(b"")
                 return conn.next_event()  # ConnectionClosed, or h11 raises on a partial head
             head += line
-            if line in (b"\r\n", b"\n"):
-                if content:
-                    break
-            else:
-                content = True
+            if line in (b"\r\n", b"\n"):  # the blank line (a leading one: h11 refuses it)
+                break
         conn.receive_data(bytes(head))  # over MAX_HEAD: h11 raises RemoteProtocolError
         return await self._next_event(conn, reader)
 
