@@ -304,6 +304,12 @@ def test_serverless_errors_name_file_key_and_fix(
             "Resources.Fn.Properties.Events.E.Properties.ResponseTransferMode",
             "use RESPONSE_STREAM or BUFFERED",
         ),
+        (
+            "Runtime: python3.12\n  Handler: h.m\n  Events:\n    E: {Type: Api, Properties: "
+            "{Path: /x, Method: fetch}}",
+            "Resources.Fn.Properties.Events.E.Properties.Method",
+            "use one of ANY, DELETE, GET",
+        ),
         ("PackageType: Image", "Resources.Fn.Properties.PackageType", "use a zip function"),
     ],
 )

@@ -10,9 +10,10 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lambda_sse.errors import ConfigError
+from lambda_sse.local.model import EndpointType
 
 __all__ = [
     "HTTP_METHODS",
@@ -21,6 +22,8 @@ __all__ = [
     "MIN_MEMORY",
     "ConfigFileError",
     "Context",
+    "endpoint_type",
+    "http_method",
     "join_key",
     "normalize_path",
 ]
@@ -131,3 +134,27 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{type(value).__name__} {value!r}"
+
+
+def http_method(context: Context, value: Any, key: str) -> str:
+    """An API Gateway method, upper-cased; ``*`` (Serverless and SAM's "any") becomes ``ANY``."""
+    method = context.string(value, key).upper()
+    if method == "*":
+        method = "ANY"
+    if method not in HTTP_METHODS:
+        raise context.error(
+            key, f"unknown method {value!r}", f"use one of {', '.join(sorted(HTTP_METHODS))}"
+        )
+    return method
+
+
+def endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
+    """API Gateway's endpoint type; EDGE when unset, as on AWS."""
+    if value is None:
+        return "EDGE"
+    text = context.string(value, key).upper()
+    if text not in ("EDGE", "REGIONAL", "PRIVATE"):
+        raise context.error(
+            key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
+        )
+    return cast(EndpointType, text)

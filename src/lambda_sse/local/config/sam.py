@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from lambda_sse.local.config.common import (
-    HTTP_METHODS,
     MAX_MEMORY,
     MAX_TIMEOUT,
     MIN_MEMORY,
     Context,
+    endpoint_type,
+    http_method,
     normalize_path,
 )
 from lambda_sse.local.config.intrinsics import Intrinsics
@@ -179,17 +180,10 @@ def _merge(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
-    if value is None:
-        return "EDGE"
+    # SAM's EndpointConfiguration is a string or {"Type": ...}.
     if isinstance(value, Mapping):
-        key = f"{key}.Type"
-        value = value.get("Type", "EDGE")
-    text = context.string(value, key).upper()
-    if text not in ("EDGE", "REGIONAL", "PRIVATE"):
-        raise context.error(
-            key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
-        )
-    return cast(EndpointType, text)
+        return endpoint_type(context, value.get("Type", "EDGE"), f"{key}.Type")
+    return endpoint_type(context, value, key)
 
 
 def _function(
@@ -326,17 +320,6 @@ def _function(
     )
 
 
-def _method(context: Context, value: Any, key: str) -> str:
-    method = context.string(value, key).upper()
-    if method == "*":
-        method = "ANY"
-    if method not in HTTP_METHODS:
-        raise context.error(
-            key, f"unknown method {value!r}", f"use one of {', '.join(sorted(HTTP_METHODS))}"
-        )
-    return method
-
-
 def _api_route(
     context: Context, props: Mapping[str, Any], key: str, apis: Mapping[str, ApiConfig]
 ) -> tuple[HttpRoute, str]:
@@ -368,7 +351,7 @@ def _api_route(
     if props.get("Auth"):
         context.warn(f"{key}.Auth", "accepted but not enforced locally")
     route = HttpRoute(
-        method=_method(context, props["Method"], f"{key}.Method"),
+        method=http_method(context, props["Method"], f"{key}.Method"),
         path=normalize_path(context.string(props["Path"], f"{key}.Path")),
         kind="rest",
         transfer_mode=mode,
@@ -384,7 +367,7 @@ def _http_api_route(context: Context, props: Mapping[str, Any], key: str) -> Htt
     if props.get("Auth"):
         context.warn(f"{key}.Auth", "accepted but not enforced locally")
     return HttpRoute(
-        method=_method(context, props.get("Method", "ANY"), f"{key}.Method"),
+        method=http_method(context, props.get("Method", "ANY"), f"{key}.Method"),
         path=normalize_path(path),
         kind="http_api",
     )

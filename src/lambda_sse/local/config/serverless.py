@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from lambda_sse.local.config.common import (
-    HTTP_METHODS,
     MAX_MEMORY,
     MAX_TIMEOUT,
     MIN_MEMORY,
     Context,
+    endpoint_type,
+    http_method,
     join_key,
     normalize_path,
 )
@@ -29,7 +30,6 @@ from lambda_sse.local.config.variables import Resolver
 from lambda_sse.local.config.yamlload import load_yaml
 from lambda_sse.local.model import (
     ApiConfig,
-    EndpointType,
     FunctionConfig,
     FunctionUrlConfig,
     HttpRoute,
@@ -125,9 +125,7 @@ def load_serverless(
     )
     api = ApiConfig(
         stage=resolver.stage,
-        endpoint_type=_endpoint_type(
-            context, provider.get("endpointType"), "provider.endpointType"
-        ),
+        endpoint_type=endpoint_type(context, provider.get("endpointType"), "provider.endpointType"),
     )
     return ProjectConfig(
         source=path,
@@ -137,17 +135,6 @@ def load_serverless(
         functions=functions,
         warnings=tuple(context.warnings),
     )
-
-
-def _endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
-    if value is None:
-        return "EDGE"
-    text = context.string(value, key).upper()
-    if text not in ("EDGE", "REGIONAL", "PRIVATE"):
-        raise context.error(
-            key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
-        )
-    return cast(EndpointType, text)
 
 
 def _function(
@@ -239,24 +226,13 @@ def _function(
     )
 
 
-def _method(context: Context, value: Any, key: str) -> str:
-    method = context.string(value, key).upper()
-    if method == "*":
-        method = "ANY"
-    if method not in HTTP_METHODS:
-        raise context.error(
-            key, f"unknown method {value!r}", f"use one of {', '.join(sorted(HTTP_METHODS))}"
-        )
-    return method
-
-
 def _shorthand(context: Context, text: str, key: str) -> tuple[str, str]:
     parts = text.split()
     if len(parts) != 2:
         raise context.error(
             key, f"cannot read {text!r}", "write `METHOD /path`, e.g. `GET /items/{id}`"
         )
-    return _method(context, parts[0], key), parts[1]
+    return http_method(context, parts[0], key), parts[1]
 
 
 def _http_route(context: Context, body: Any, key: str) -> HttpRoute:
@@ -266,7 +242,7 @@ def _http_route(context: Context, body: Any, key: str) -> HttpRoute:
     spec = context.mapping(body, key, optional=False)
     if "path" not in spec:
         raise context.error(f"{key}.path", "missing", "add `path: /route`")
-    method = _method(context, spec.get("method", "ANY"), f"{key}.method")
+    method = http_method(context, spec.get("method", "ANY"), f"{key}.method")
     integration = str(spec.get("integration", "lambda-proxy")).lower()
     if integration not in ("lambda-proxy", "aws_proxy", "aws-proxy"):
         raise context.error(
@@ -310,7 +286,7 @@ def _http_api_route(context: Context, body: Any, key: str) -> HttpRoute:
         method, path = _shorthand(context, body, key)
     else:
         spec = context.mapping(body, key, optional=False)
-        method = _method(context, spec.get("method", "ANY"), f"{key}.method")
+        method = http_method(context, spec.get("method", "ANY"), f"{key}.method")
         path = context.string(spec.get("path", "/{proxy+}"), f"{key}.path")
         if spec.get("authorizer"):
             context.warn(f"{key}.authorizer", "accepted but not enforced locally")
