@@ -62,6 +62,34 @@ async def test_a_reload_runs_an_edit_made_in_the_same_second_with_the_same_size(
     assert second.json() == {"version": "new"}
 
 
+@pytest.mark.anyio
+async def test_a_stale_pyc_written_by_another_process_is_swept_before_a_cold_start(
+    tmp_path: Path,
+) -> None:
+    # The developer's own test run compiled the old source; an edit then kept its size and its
+    # whole second. CPython would trust that .pyc, so the environment must sweep it first.
+    second = 1_700_000_000 * 10**9
+    source = tmp_path / "app.py"
+    source.write_text(OLD)
+    os.utime(source, ns=(second + 100_000_000, second + 100_000_000))
+    pyc = Path(
+        py_compile.compile(
+            str(source), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP, doraise=True
+        )
+    )
+    os.utime(pyc, ns=(second + 200_000_000, second + 200_000_000))
+    source.write_text(NEW)
+    os.utime(source, ns=(second + 500_000_000, second + 500_000_000))
+    pool = Pool([function(tmp_path)])
+    try:
+        async with asyncio.timeout(LIMIT):
+            result = await run(await pool.invoke("fn", b"{}"))
+    finally:
+        await pool.close()
+    assert result.json() == {"version": "new"}
+    assert not await asyncio.to_thread(pyc.exists)
+
+
 def test_the_runtime_writes_no_bytecode_into_the_code_dir(tmp_path: Path) -> None:
     # As on AWS, where /var/task is read-only; the function's own setting still wins.
     spec = launch_spec(function(tmp_path), runtime_api="127.0.0.1:9")

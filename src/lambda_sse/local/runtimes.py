@@ -80,6 +80,13 @@ class LaunchSpec:
     runtime_client: str  # "lambda-sse", "awslambdaric", "bootstrap", "aws-lambda-ric", "wrapper"
     warnings: tuple[str, ...] = field(default=())
 
+    @property
+    def runs_python_code(self) -> bool:
+        """The code dir may hold Python modules this environment imports (every runtime here
+        but AWS's Node client): the environment sweeps their suspect bytecode before it starts
+        (:func:`sweep_ambiguous_bytecode`)."""
+        return self.runtime_client != "aws-lambda-ric"
+
 
 def _package_root(module: str) -> str | None:
     """The sys.path entry that holds ``module``, found without importing it."""
@@ -229,11 +236,11 @@ def _python_version(runtime: str) -> tuple[int, int] | None:
 
 def _no_stale_bytecode(fn: FunctionConfig, env: dict[str, str]) -> None:
     """After a reload, the runtime must run the code as it is now (see
-    :func:`sweep_ambiguous_bytecode`). It writes no ``.pyc`` into the code dir, as on AWS where
-    /var/task is read-only: the function's own modules compile at each cold start (about a ms
-    per small module) while installed packages keep their cached bytecode."""
+    :func:`sweep_ambiguous_bytecode`, which the environment runs before it starts). It writes
+    no ``.pyc`` into the code dir, as on AWS where /var/task is read-only: the function's own
+    modules compile at each cold start (about a ms per small module) while installed packages
+    keep their cached bytecode."""
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
-    sweep_ambiguous_bytecode(fn.code_dir)
 
 
 def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> LaunchSpec:
