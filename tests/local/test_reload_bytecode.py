@@ -72,11 +72,11 @@ async def test_a_stale_pyc_written_by_another_process_is_swept_before_a_cold_sta
     source = tmp_path / "app.py"
     source.write_text(OLD)
     os.utime(source, ns=(second + 100_000_000, second + 100_000_000))
-    pyc = Path(
-        py_compile.compile(
-            str(source), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP, doraise=True
-        )
+    written = py_compile.compile(
+        str(source), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP, doraise=True
     )
+    assert written is not None
+    pyc = Path(written)
     os.utime(pyc, ns=(second + 200_000_000, second + 200_000_000))
     source.write_text(NEW)
     os.utime(source, ns=(second + 500_000_000, second + 500_000_000))
