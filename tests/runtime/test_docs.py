@@ -1,4 +1,5 @@
-"""The handlers in docs/runtime.md, twins of AWS's Node examples, run as documented."""
+"""The handlers in docs/runtime.md, twins of AWS's Node examples, run as documented (and the
+README shows the very same code)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ import pytest
 import lambda_sse
 from tests.support.runtime_api import ThreadedRuntimeAPI, runtime_process, write_module
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "runtime.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "runtime.md"
+README = ROOT / "README.md"
 
 
-def twin(name: str) -> str:
+def twin(name: str, doc: Path = DOC) -> str:
     match = re.search(
-        rf"<!-- twin: {name} -->\n```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL
+        rf"<!-- twin: {name} -->\n```python\n(.*?)```", doc.read_text(), flags=re.DOTALL
     )
-    assert match, f"docs/runtime.md lost the {name} example"
+    assert match, f"{doc.name} lost the {name} example"
     return match.group(1)
+
+
+def test_readme_shows_the_twin_the_tests_run() -> None:
+    assert twin("http_stream", README) == twin("http_stream")
 
 
 @pytest.mark.slow
