@@ -1,35 +1,113 @@
 """The one exception hierarchy of lambda-sse.
 
-Every error the project raises on purpose derives from :class:`LambdaSSEError`, so
-``except LambdaSSEError`` catches all of them and nothing else::
+Every error the project raises on purpose is one of these, so ``except LambdaSSEError`` catches
+all of them and nothing else. Where Python's convention names a built-in (a bad argument is a
+``ValueError``, a wrong type a ``TypeError``), the class derives from that too, so callers that
+catch the built-in keep working::
 
     LambdaSSEError
-    ├── InvalidEventError (also ValueError)  an SSE field that must not be encoded
-    ├── SSEDecodeError                       a line or event over the decoder's size limit
-    ├── EventSourceError                     the client gave up (status, content type, attempts)
-    ├── RuntimeAPIError                      the Runtime API answered what the protocol forbids
-    ├── HandlerError                         a handler cannot be found, imported or initialised
-    ├── ResponseStreamError                  a response stream used out of order (write after end)
-    ├── EventTranslationError                an AWS event or reply that cannot be translated
-    └── ConfigError                          serverless.yml / template.yaml / CLI settings
+    ├── InvalidEventError (ValueError)         an SSE field that must not be encoded
+    ├── InvalidHeaderError (ValueError)        a header name or value HTTP forbids
+    ├── ArgumentTypeError (TypeError)          an argument of the wrong type (not a callable, ...)
+    ├── SSEDecodeError                         the peer's SSE stream broke a decoder rule
+    │   └── SSELimitError                      a line or event over the decoder's size limit
+    ├── EventSourceError                       the SSE client gave up
+    │   ├── EventSourceStatusError             a status other than 200
+    │   ├── EventSourceContentTypeError        a Content-Type other than text/event-stream
+    │   └── EventSourceExhaustedError          ``max_attempts`` attempts in a row gave no event
+    ├── RuntimeAPIError                        the Runtime API answered what the protocol forbids
+    ├── HandlerError                           a handler cannot be found, imported or initialised
+    │   ├── HandlerLoadError                   ... with the ``error_type`` /init/error reports
+    │   └── LifespanError                      an ASGI app's lifespan startup failed
+    ├── ResponseStreamError                    a response stream used out of order
+    │   └── ASGIProtocolError                  ASGI messages out of order or malformed
+    ├── EventTranslationError                  an AWS event or reply that cannot be translated
+    │   ├── EventShapeError                    an HTTP event with a field of the wrong type
+    │   ├── NotAnHttpEventError                no HTTP event of a known front door
+    │   ├── PreludeError                       a prelude API Gateway would refuse
+    │   └── MalformedResultError               a function result no front door can answer with
+    ├── ConfigError                            serverless.yml / template.yaml / CLI settings
+    │   ├── OptionError (ValueError)           an argument or setting outside its range
+    │   │   └── EventSourceOptionError         ... of the SSE client
+    │   ├── ConfigFileError                    tied to a place in a config file
+    │   ├── PackagingError                     the deployment package cannot be built
+    │   ├── UnknownFunctionError (KeyError)    a function the project does not declare
+    │   └── RuntimeUnavailableError            the function's runtime cannot start here
+    ├── LocalStateError (RuntimeError)         an emulator object used out of order
+    │   ├── DuplicateRequestIdError (ValueError)  a request id enqueued twice
+    │   └── UnknownRequestIdError (KeyError)   a request id the Runtime API never saw
+    ├── LimitError (ValueError)                a bandwidth bucket used against its rules
+    ├── ThrottledError                         the emulated Lambda refused: concurrency used up
+    ├── ChunkedFramingError                    the peer's chunked framing is malformed
+    ├── TruncatedRequestError (ConnectionError)  a request body cut short: the peer hung up
+    ├── ClientGoneError                        the HTTP client hung up mid-reply
+    └── RequestTooLargeError                   an HTTP request over a front door's size limit
 
-Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
-(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
+``LocalStateError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``,
+``EventSourceError``, ``RuntimeAPIError`` and ``ChunkedFramingError`` mean the *peer* did.
+Layers import their errors from here; they do not start hierarchies of their own. Older names
+(``NotAnHttpEvent``, ``Throttled``, ``UnknownFunction``, ``ClientGone``, ``RequestTooLarge``,
+``MalformedResult``, ``RuntimeUnavailable``) stay importable as aliases, from here and from the
+modules that defined them.
+
+This module is part of the Lambda package (the runtime imports it): standard library only.
 """
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
+if TYPE_CHECKING:
+    import httpx
+
+    from lambda_sse.local.frontdoor.replies import Reply
+    from lambda_sse.sse.event import ServerSentEvent
+
 __all__ = [
+    "ASGIProtocolError",
+    "ArgumentTypeError",
+    "ChunkedFramingError",
+    "ClientGone",
+    "ClientGoneError",
     "ConfigError",
+    "ConfigFileError",
+    "DuplicateRequestIdError",
+    "EventShapeError",
+    "EventSourceContentTypeError",
     "EventSourceError",
+    "EventSourceExhaustedError",
+    "EventSourceOptionError",
+    "EventSourceStatusError",
     "EventTranslationError",
     "HandlerError",
+    "HandlerLoadError",
     "InvalidEventError",
+    "InvalidHeaderError",
     "LambdaSSEError",
+    "LifespanError",
+    "LimitError",
+    "LocalStateError",
+    "MalformedResult",
+    "MalformedResultError",
+    "NotAnHttpEvent",
+    "NotAnHttpEventError",
+    "OptionError",
+    "PackagingError",
+    "PreludeError",
+    "RequestTooLarge",
+    "RequestTooLargeError",
     "ResponseStreamError",
     "RuntimeAPIError",
+    "RuntimeUnavailable",
+    "RuntimeUnavailableError",
     "SSEDecodeError",
+    "SSELimitError",
+    "Throttled",
+    "ThrottledError",
+    "TruncatedRequestError",
+    "UnknownFunction",
+    "UnknownFunctionError",
+    "UnknownRequestIdError",
 ]
 
 
@@ -37,13 +115,40 @@ class LambdaSSEError(Exception):
     """Base class of every error lambda-sse raises on purpose."""
 
 
+# -- rules the caller broke ---------------------------------------------------------------------
+
+
 class InvalidEventError(LambdaSSEError, ValueError):
     """An SSE field that cannot be encoded safely (CR/LF in ``event`` or ``id``, NUL in ``id``,
-    a negative or non-int ``retry``). A ``ValueError`` too, as design.md promises."""
+    a negative or non-int ``retry``). A ``ValueError`` too: that is the public contract of
+    :class:`~lambda_sse.sse.ServerSentEvent`."""
+
+
+class InvalidHeaderError(LambdaSSEError, ValueError):
+    """A header name or value holding a character HTTP forbids there (CR, LF; ``:`` in a name)."""
+
+
+class ArgumentTypeError(LambdaSSEError, TypeError):
+    """An argument of the wrong type, e.g. ``streamify_response`` given something not callable."""
+
+
+# -- the SSE codec and client -------------------------------------------------------------------
 
 
 class SSEDecodeError(LambdaSSEError):
-    """The SSE stream broke a limit the decoder enforces (a line or an event too large)."""
+    """The SSE stream broke a rule the decoder enforces."""
+
+
+class SSELimitError(SSEDecodeError):
+    """A line or an event went over the decoder's size limit.
+
+    ``events`` holds the events completed earlier in the same ``SSEDecoder.feed`` call, so
+    a caller that reports the error can still deliver them.
+    """
+
+    def __init__(self, message: str, events: list[ServerSentEvent]) -> None:
+        super().__init__(message)
+        self.events = events
 
 
 class EventSourceError(LambdaSSEError):
@@ -53,6 +158,38 @@ class EventSourceError(LambdaSSEError):
     def __init__(self, message: str, response: object | None = None) -> None:
         super().__init__(message)
         self.response = response
+
+
+class EventSourceStatusError(EventSourceError):
+    """The server answered a status other than 200 (a 204 means "stop"); ``status`` holds it."""
+
+    def __init__(self, message: str, response: httpx.Response, body: bytes = b"") -> None:
+        super().__init__(message, response)
+        self.status = response.status_code
+        self.body = body
+
+
+class EventSourceContentTypeError(EventSourceError):
+    """The server answered 200 with a Content-Type whose essence is not text/event-stream."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message, response)
+        self.content_type = response.headers.get("content-type")
+
+
+class EventSourceExhaustedError(EventSourceError):
+    """``max_attempts`` connection attempts in a row delivered no event.
+
+    ``attempts`` is that count; ``__cause__`` the last error, when the last attempt failed
+    with one; ``response`` the last response, when there was one.
+    """
+
+    def __init__(self, message: str, attempts: int, response: httpx.Response | None) -> None:
+        super().__init__(message, response)
+        self.attempts = attempts
+
+
+# -- the runtime --------------------------------------------------------------------------------
 
 
 class RuntimeAPIError(LambdaSSEError):
@@ -67,12 +204,53 @@ class HandlerError(LambdaSSEError):
     """The handler named by ``_HANDLER`` (or the command line) cannot be loaded or initialised."""
 
 
+class HandlerLoadError(HandlerError):
+    """The handler cannot be loaded; ``error_type`` is what /init/error reports."""
+
+    def __init__(self, message: str, error_type: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.cause = cause
+
+
+class LifespanError(HandlerError):
+    """The app's lifespan startup failed (``lifespan.startup.failed`` or an exception)."""
+
+
 class ResponseStreamError(LambdaSSEError):
     """A response stream was used out of order, e.g. a write after ``end()``."""
 
 
+class ASGIProtocolError(ResponseStreamError):
+    """The app sent ASGI messages out of order or malformed."""
+
+
+# -- AWS events and replies ---------------------------------------------------------------------
+
+
 class EventTranslationError(LambdaSSEError):
     """An AWS event (or a reply to one) that the translators cannot map."""
+
+
+class EventShapeError(EventTranslationError):
+    """An event that claims to be an HTTP event but has a field of the wrong type."""
+
+
+class NotAnHttpEventError(EventTranslationError):
+    """The event is no HTTP event of a known front door (a completion notice, a scheduled
+    event, a direct invoke with a custom payload)."""
+
+
+class PreludeError(EventTranslationError):
+    """A prelude that API Gateway would refuse (it answers 500): bad JSON, unknown keys, no
+    separator within 16 KB."""
+
+
+class MalformedResultError(EventTranslationError):
+    """A function result the front door cannot turn into an HTTP response (AWS answers 502)."""
+
+
+# -- configuration ------------------------------------------------------------------------------
 
 
 class ConfigError(LambdaSSEError):
@@ -85,3 +263,90 @@ class ConfigError(LambdaSSEError):
         super().__init__(message)
         self.file = file
         self.key = key
+
+
+class OptionError(ConfigError, ValueError):
+    """An argument or setting outside its range (a non-positive size, an unknown mode);
+    ``key`` names it when the raiser knows it."""
+
+
+class EventSourceOptionError(OptionError):
+    """An argument of ``EventSource`` that cannot work; ``key`` names it."""
+
+
+class ConfigFileError(ConfigError):
+    """A config problem tied to a place in a file."""
+
+
+class PackagingError(ConfigError):
+    """The package cannot be built; the message says what to change."""
+
+
+class UnknownFunctionError(ConfigError, KeyError):
+    """An invocation named a function the project does not declare."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RuntimeUnavailableError(ConfigError):
+    """The function's runtime cannot start on this machine; the message says how to fix it."""
+
+
+# -- the emulator -------------------------------------------------------------------------------
+
+
+class LocalStateError(LambdaSSEError, RuntimeError):
+    """An environment, pool or Runtime API server used out of order (started twice, invoked
+    after close, used before start)."""
+
+
+class DuplicateRequestIdError(LocalStateError, ValueError):
+    """An invocation enqueued with a request id the Runtime API server already used."""
+
+
+class UnknownRequestIdError(LocalStateError, KeyError):
+    """A request id the Runtime API server never handed out (or has forgotten)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class LimitError(LambdaSSEError, ValueError):
+    """A bucket used against its rules (non-positive sizes, spending tokens it does not have)."""
+
+
+class ThrottledError(LambdaSSEError):
+    """Lambda rejected the invocation: reserved concurrency is used up.
+
+    A REST API answers 500 {"message": "Internal server error"}; a Function URL 429."""
+
+
+class ChunkedFramingError(LambdaSSEError):
+    """The peer's chunked framing is malformed (RFC 9112 §7.1)."""
+
+
+class TruncatedRequestError(LambdaSSEError, ConnectionError):
+    """A request whose body ended before its framing said it would: the peer hung up."""
+
+
+class ClientGoneError(LambdaSSEError):
+    """The client closed the connection while the reply was being written."""
+
+
+class RequestTooLargeError(LambdaSSEError):
+    """A request over a front door's head or body limit; ``reply`` is what the door answers."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+# Older names, kept importable.
+NotAnHttpEvent = NotAnHttpEventError
+MalformedResult = MalformedResultError
+UnknownFunction = UnknownFunctionError
+RuntimeUnavailable = RuntimeUnavailableError
+Throttled = ThrottledError
+ClientGone = ClientGoneError
+RequestTooLarge = RequestTooLargeError

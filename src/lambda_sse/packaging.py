@@ -42,7 +42,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_sse.errors import ConfigError, LambdaSSEError
+from lambda_sse.aws import UNZIPPED_LIMIT, ZIP_LIMIT  # Lambda's package quotas
+from lambda_sse.errors import LambdaSSEError, PackagingError
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -68,7 +69,7 @@ DEFAULT_OUTPUT = Path(".lambda-sse") / "package.zip"
 
 # What of lambda_sse goes into the zip: the stdlib-only layers (ARCHITECTURE.md).
 RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi")
-RUNTIME_TOP_LEVEL = ("__init__.py", "_version.py", "errors.py", "py.typed")
+RUNTIME_TOP_LEVEL = ("__init__.py", "_version.py", "aws.py", "errors.py", "py.typed")
 ROOT_BOOTSTRAP = "bootstrap"
 
 # Never packaged, wherever they occur in the function folder.
@@ -98,11 +99,6 @@ EXCLUDED_TOP_LEVEL = frozenset(
     {"serverless.yml", "serverless.yaml", "template.yaml", "template.yml", "samconfig.toml"}
 )
 
-# Lambda's documented quotas: 50 MB for a zip uploaded directly, 250 MB unzipped
-# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
-ZIP_LIMIT = 50 * 1024 * 1024
-UNZIPPED_LIMIT = 250 * 1024 * 1024
-
 # Lambda's architecture names to the wheel platforms' machine names.
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
 
@@ -111,10 +107,6 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 MODE_EXECUTABLE = 0o755
 MODE_REGULAR = 0o644
-
-
-class PackagingError(ConfigError):
-    """The package cannot be built; the message says what to change."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ handler writing through the runtime's real ResponseStream framing (parsed back w
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from lambda_sse.asgi.lifespan import Lifespan, LifespanError
 from lambda_sse.asgi.routes import compile_selector
 from lambda_sse.asgi.scope import build_scope
 from lambda_sse.asgi.types import ASGIApp, Message, Receive, Scope, Send
+from lambda_sse.aws import BUFFERED_LIMIT
 from lambda_sse.errors import ConfigError
 from lambda_sse.events import HttpRequest
 from lambda_sse.runtime.prelude import PreludeDecoder
@@ -307,12 +309,23 @@ async def test_buffered_route_returns_the_envelope_and_leaves_the_stream_alone(
     assert caplog.text.count("answered text/event-stream but is configured buffered") == 1
 
 
-async def test_oversized_buffered_response_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    big = {"type": "http.response.body", "body": b"x" * (6 * 1024 * 1024 + 1)}
+@pytest.mark.parametrize(
+    ("size", "refused"),
+    [(BUFFERED_LIMIT + 1, True), (6 * 1024 * 1024 + 10, True), (6 * 1024 * 1024, False)],
+)
+async def test_oversized_buffered_response_is_logged(
+    caplog: pytest.LogCaptureFixture, size: int, refused: bool
+) -> None:
+    """The warning fires exactly when the reply, encoded as the runtime posts it, is over the
+    Runtime API's limit (lambda_sse.aws.BUFFERED_LIMIT): a 6 MiB body in a ~95-byte reply still
+    fits, 10 bytes more do not."""
+    big = {"type": "http.response.body", "body": b"x" * size}
     fn = handler(sending(START, big), lifespan="off")
     reply = await fn(aws_events.function_url("/big"), ResponseStream(Wire(), "/t", "h"), None)
     assert reply["statusCode"] == 200
-    assert "Lambda refuses buffered responses over 6 MB" in caplog.text
+    encoded = len(json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+    warned = "Lambda refuses buffered responses over 6 MB" in caplog.text
+    assert warned == (encoded > BUFFERED_LIMIT) == refused, (size, encoded)
 
 
 async def test_malformed_event_gets_a_400_not_a_traceback() -> None:

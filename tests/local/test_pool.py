@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from lambda_sse.errors import ConfigError
-from lambda_sse.local.model import FunctionConfig, Throttled
-from lambda_sse.local.pool import Pool, UnknownFunction
+from lambda_sse.local.model import FunctionConfig, ThrottledError
+from lambda_sse.local.pool import Pool, UnknownFunctionError
 from tests.support.execution import Recorder, alive, bootstrap_fn, event, run
 
 pytestmark = pytest.mark.anyio
@@ -86,12 +86,12 @@ async def test_reserved_concurrency_throttles_beyond_the_cap() -> None:
         bootstrap_fn(reserved_concurrency=1), bootstrap_fn("off", reserved_concurrency=0)
     ) as pool:
         busy = await pool.invoke("boot", event(action="sleep", seconds=0.5))
-        with pytest.raises(Throttled, match="reserved concurrency"):
+        with pytest.raises(ThrottledError, match="reserved concurrency"):
             await pool.invoke("boot", event(action="echo"))
         assert (await run(busy)).outcome.status == "success"
         again = await run(await pool.invoke("boot", event(action="echo")))
         assert again.outcome.status == "success"
-        with pytest.raises(Throttled):
+        with pytest.raises(ThrottledError):
             await pool.invoke("off", event(action="echo"))
 
 
@@ -219,9 +219,11 @@ async def test_a_runtime_that_cannot_start_is_an_init_error_with_the_fix(tmp_pat
 
 async def test_unknown_function_is_a_config_error() -> None:
     async with make_pool(bootstrap_fn()) as pool:
-        with pytest.raises(UnknownFunction, match=r"no function named 'nope' \(functions: boot\)"):
+        with pytest.raises(
+            UnknownFunctionError, match=r"no function named 'nope' \(functions: boot\)"
+        ):
             await pool.invoke("nope", b"{}")
-    assert issubclass(UnknownFunction, ConfigError)
+    assert issubclass(UnknownFunctionError, ConfigError)
 
 
 async def test_reaping_sends_sigterm_first(tmp_path: Path) -> None:
@@ -378,7 +380,7 @@ async def test_reload_without_a_function_removes_it() -> None:
         inv = await pool.invoke("other", event(action="echo"))
         await run(inv)
         pool.reload([bootstrap_fn()])
-        with pytest.raises(UnknownFunction, match="functions: boot"):
+        with pytest.raises(UnknownFunctionError, match="functions: boot"):
             await pool.invoke("other", b"{}")
         assert (await run(await pool.invoke("boot", event(action="echo")))).outcome.status == (
             "success"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from lambda_sse.asgi.types import ASGIApp, Message, Scope
-from lambda_sse.errors import ResponseStreamError
+from lambda_sse.errors import ASGIProtocolError
 from lambda_sse.events import HeaderList
 
 __all__ = ["ASGIProtocolError", "BufferedSink", "HttpCycle", "ResponseSink"]
@@ -25,10 +25,6 @@ log = logging.getLogger("lambda_sse.asgi")
 
 ERROR_HEADERS: HeaderList = ((b"content-type", b"text/plain; charset=utf-8"),)
 ERROR_BODY = b"Internal Server Error"
-
-
-class ASGIProtocolError(ResponseStreamError):
-    """The app sent ASGI messages out of order or malformed."""
 
 
 class ResponseSink(Protocol):

@@ -8,6 +8,7 @@ headers, cookies) together with the first body message, then every body chunk as
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from lambda_sse.asgi.lifespan import Lifespan, LifespanMode
 from lambda_sse.asgi.routes import StreamSelector, compile_selector
 from lambda_sse.asgi.scope import build_scope
 from lambda_sse.asgi.types import ASGIApp
+from lambda_sse.aws import BUFFERED_LIMIT
 from lambda_sse.events import (
     EventShapeError,
     HeaderList,
@@ -35,9 +37,6 @@ __all__ = ["Bridge", "handler"]
 
 log = logging.getLogger("lambda_sse.asgi")
 
-# Lambda refuses a buffered response over 6 MB (Function.ResponseSizeTooLarge; the Runtime API
-# answers 413 above 6291556 bytes of JSON): see reference aws-lambda-streaming.md section 1.
-BUFFERED_LIMIT = 6 * 1024 * 1024
 
 OtherEventHandler = Callable[[Any, Any], Any]
 
@@ -148,14 +147,25 @@ class Bridge:
                 "RESPONSE_STREAM)",
                 request.path,
             )
-        if len(body) > BUFFERED_LIMIT:
+        reply = translator.reply(HttpResponse(sink.status, sink.headers, body), event)
+        # Lambda measures the reply document as the runtime encodes it (JSON, UTF-8); only a
+        # large body can make it too large, so only then is it encoded here as well.
+        if len(body) > BUFFERED_LIMIT // 8 and _encoded_size(reply) > BUFFERED_LIMIT:
             log.warning(
                 "route %s answered %d bytes buffered; Lambda refuses buffered responses over "
                 "6 MB (Function.ResponseSizeTooLarge): stream this route instead",
                 request.path,
                 len(body),
             )
-        return translator.reply(HttpResponse(sink.status, sink.headers, body), event)
+        return reply
+
+
+def _encoded_size(reply: Any) -> int:
+    """The size of ``reply`` as the runtime posts it (see ``lambda_sse.runtime.invoke``)."""
+    try:
+        return len(json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return 0  # the runtime reports Runtime.MarshalError itself
 
 
 def handler(

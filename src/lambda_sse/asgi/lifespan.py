@@ -3,7 +3,7 @@
 Startup runs at the first invocation, on the event loop that lives as long as the environment,
 and the lifespan task stays parked there; shutdown runs through ``lambda_sse.runtime``'s
 ``on_shutdown`` when Lambda (or the emulator) sends SIGTERM. Mangum, by contrast, runs both on
-every invocation (its issue #342).
+every invocation (https://github.com/Kludex/mangum/issues/342).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from lambda_sse.asgi.types import ASGIApp, Message
-from lambda_sse.errors import HandlerError
+from lambda_sse.errors import LifespanError, OptionError
 
 __all__ = ["Lifespan", "LifespanError", "LifespanMode"]
 
@@ -23,10 +23,6 @@ log = logging.getLogger("lambda_sse.asgi")
 # "auto": run it when the app supports it (an app that raises on a lifespan scope does not);
 # "on": the app must support it; "off": never send lifespan events.
 LifespanMode = Literal["auto", "on", "off"]
-
-
-class LifespanError(HandlerError):
-    """The app's lifespan startup failed (``lifespan.startup.failed`` or an exception)."""
 
 
 class Lifespan:
@@ -39,7 +35,7 @@ class Lifespan:
         register: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
         if mode not in ("auto", "on", "off"):
-            raise ValueError(f"lifespan must be 'auto', 'on' or 'off', not {mode!r}")
+            raise OptionError(f"lifespan must be 'auto', 'on' or 'off', not {mode!r}")
         self._app = app
         self._mode = mode
         self._shutdown_timeout = shutdown_timeout

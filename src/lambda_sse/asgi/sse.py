@@ -1,6 +1,7 @@
 """``EventSourceResponse``: a plain-ASGI Server-Sent Events response that knows the Lambda deadline.
 
-Serving rules (../shared/reference/sse.md "Serving"; WHATWG HTML section 9.2): the headers
+Serving rules (WHATWG HTML section 9.2, https://html.spec.whatwg.org/multipage/server-sent-events.html;
+docs/sse.md): the headers
 ``Content-Type: text/event-stream``, ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``; a
 comment heartbeat while idle (15 s by default; ALB and nginx drop idle connections after 60 s,
 edge-optimized API Gateway after 30 s); every event sent the moment it is produced.
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lambda_sse.asgi.types import Receive, Scope, Send
-from lambda_sse.errors import ResponseStreamError
+from lambda_sse.errors import OptionError, ResponseStreamError
 from lambda_sse.sse import ServerSentEvent, encode
 
 __all__ = ["EventSourceResponse", "encode_item"]
@@ -121,9 +122,9 @@ class EventSourceResponse(_Base):
         ping_comment: str = "ping",
     ) -> None:
         if ping is not None and ping <= 0:
-            raise ValueError("ping must be a positive number of seconds or None")
+            raise OptionError("ping must be a positive number of seconds or None")
         if send_timeout is not None and send_timeout <= 0:
-            raise ValueError("send_timeout must be a positive number of seconds or None")
+            raise OptionError("send_timeout must be a positive number of seconds or None")
         self.content = content
         self.status_code = status_code
         self.ping = ping

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lambda_sse.errors import EventTranslationError
+from lambda_sse.errors import NotAnHttpEvent
 from lambda_sse.events.base import Translator
 
 __all__ = ["TRANSLATORS", "NotAnHttpEvent", "detect", "is_completion_notice"]
@@ -63,11 +63,6 @@ def __getattr__(name: str) -> object:
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, for type checkers only
 if TYPE_CHECKING:
     TRANSLATORS: tuple[Translator, ...]
-
-
-class NotAnHttpEvent(EventTranslationError):
-    """The event is no HTTP event of a known front door (a completion notice, a scheduled
-    event, a direct invoke with a custom payload)."""
 
 
 def detect(event: Any) -> Translator:

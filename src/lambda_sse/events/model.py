@@ -13,9 +13,10 @@ import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
-from lambda_sse.errors import EventTranslationError
+from lambda_sse.errors import EventShapeError
 
 __all__ = [
+    "EventShapeError",
     "HeaderList",
     "HttpRequest",
     "HttpResponse",
@@ -32,10 +33,6 @@ __all__ = [
 SourceKind = Literal["rest", "http_api", "function_url", "alb"]
 
 HeaderList = tuple[tuple[bytes, bytes], ...]
-
-
-class EventShapeError(EventTranslationError):
-    """An event that claims to be an HTTP event but has a field of the wrong type."""
 
 
 class HttpRequest(NamedTuple):

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Reporter
-from lambda_sse.local.model import ProjectConfig, Throttled
+from lambda_sse.local.model import ProjectConfig, ThrottledError
 from lambda_sse.local.server import Console, DevServer, watch
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder
 
@@ -198,7 +198,7 @@ async def run_invoke(
 ) -> int:
     """Invoke once; the response bytes go to stdout as they arrive. 0 on success, 1 otherwise."""
     from lambda_sse.local.environment import kill_all
-    from lambda_sse.local.pool import Pool, UnknownFunction
+    from lambda_sse.local.pool import Pool, UnknownFunctionError
 
     console = console or Console()
     out = stdout or sys.stdout.buffer
@@ -208,9 +208,9 @@ async def run_invoke(
     try:
         try:
             inv = await pool.invoke(options.function, event)
-        except UnknownFunction as exc:
+        except UnknownFunctionError as exc:
             raise ConfigError(str(exc), key="FUNCTION") from None
-        except Throttled as exc:
+        except ThrottledError as exc:
             console.warning(f"throttled: {exc}")
             return 1
         head = await inv.head()

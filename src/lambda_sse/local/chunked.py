@@ -16,7 +16,7 @@ chunk larger than ``max_chunk`` too, so a broken peer cannot make the server buf
 
 from __future__ import annotations
 
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.errors import ChunkedFramingError
 
 __all__ = ["ChunkedDecoder", "ChunkedFramingError"]
 
@@ -24,10 +24,6 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _OWS = b" \t"
 MAX_LINE = 4096  # a chunk-size line with extensions; h11 allows the same order of magnitude
 MAX_CHUNK = 256 * 1024 * 1024  # over Lambda's 200 MB streamed-response cap
-
-
-class ChunkedFramingError(LambdaSSEError):
-    """The peer's chunked framing is malformed (RFC 9112 §7.1)."""
 
 
 class ChunkedDecoder:

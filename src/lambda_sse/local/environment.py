@@ -30,7 +30,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.errors import LocalStateError
 from lambda_sse.local import logs
 from lambda_sse.local.model import FunctionConfig, InvocationOutcome
 from lambda_sse.local.runtime_api import RuntimeAPIServer, RuntimeInvocation
@@ -46,10 +46,6 @@ _KEEP_REQUESTS = 64  # Runtime API requests kept for inspection per environment
 _MEMORY_EVERY = 0.05  # seconds between /proc reads of the peak memory
 
 EnvironmentState = Literal["new", "starting", "ready", "stopping", "dead"]
-
-
-class LocalStateError(LambdaSSEError, RuntimeError):
-    """An environment or pool used out of order (started twice, invoked after close)."""
 
 
 # Process groups still alive, so an interpreter exit (Ctrl-C, an uncaught error) kills them.
@@ -175,7 +171,7 @@ class Environment:
 
     async def start(self) -> InvocationOutcome | None:
         """Start the runtime and wait for its init phase: ``None`` when it polls GET /next, else
-        the init failure (``status="init_error"``). Raises ``RuntimeUnavailable`` (a
+        the init failure (``status="init_error"``). Raises ``RuntimeUnavailableError`` (a
         ``ConfigError``) when the runtime cannot be started at all."""
         if self.state != "new":
             raise LocalStateError("an environment starts once")

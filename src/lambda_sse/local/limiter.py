@@ -4,7 +4,7 @@ Sans-IO core: a :class:`TokenBucket` counts bytes against an injected clock and 
 pass now and how long to wait for more; a :class:`Limiter` composes buckets so the tightest wins.
 :func:`shape` is the thin asyncio shell that cuts an async byte stream to what the buckets allow.
 
-Figures (reference/aws-lambda-streaming.md §1.1 and §2):
+Figures (their sources are in :mod:`lambda_sse.aws`):
 
 - Lambda, any streamed response: the first 6 MiB pass at once, then 2 MiB/s, refilled every
   125 ms (the Runtime Interface Emulator's ``internal/lambda/core/directinvoke`` and
@@ -20,7 +20,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.aws import (
+    APIGW_REST_BURST,
+    APIGW_REST_RATE,
+    LAMBDA_BURST,
+    LAMBDA_RATE,
+    REFILL_INTERVAL,
+)
+from lambda_sse.errors import LimitError
 
 __all__ = [
     "APIGW_REST_BURST",
@@ -35,16 +42,6 @@ __all__ = [
     "lambda_bucket",
     "shape",
 ]
-
-LAMBDA_BURST = 6 * 1024 * 1024
-LAMBDA_RATE = 2 * 1024 * 1024  # bytes per second
-APIGW_REST_BURST = 10_000_000
-APIGW_REST_RATE = 2_000_000  # bytes per second
-REFILL_INTERVAL = 0.125  # seconds
-
-
-class LimitError(LambdaSSEError, ValueError):
-    """A bucket used against its rules (non-positive sizes, spending tokens it does not have)."""
 
 
 class TokenBucket:

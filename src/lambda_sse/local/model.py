@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from lambda_sse.errors import Throttled, ThrottledError, UnknownFunctionError
+
 if TYPE_CHECKING:
     from lambda_sse.local.limiter import TokenBucket
 
@@ -30,6 +32,7 @@ __all__ = [
     "ProjectConfig",
     "ResponseHead",
     "Throttled",
+    "ThrottledError",
 ]
 
 TransferMode = Literal["BUFFERED", "STREAM"]
@@ -96,7 +99,7 @@ class ProjectConfig:
         for fn in self.functions:
             if fn.name == name:
                 return fn
-        raise KeyError(name)
+        raise UnknownFunctionError(f"no function named {name!r}", key=name)
 
     @property
     def url_functions(self) -> tuple[FunctionConfig, ...]:
@@ -107,12 +110,6 @@ class ProjectConfig:
 
 # ---------------------------------------------------------------------------------------------
 # Invoking a function, as a front door sees it.
-
-
-class Throttled(Exception):
-    """Lambda rejected the invocation: reserved concurrency is used up.
-
-    A REST API answers 500 {"message": "Internal server error"}; a Function URL 429."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +170,7 @@ class Invoker(Protocol):
     async def invoke(
         self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
     ) -> Invocation:
-        """Start an invocation of ``function`` with the JSON ``event``. Raises :class:`Throttled`
-        when Lambda would reject it. ``buckets`` are a front door's own bandwidth limits (API
-        Gateway REST's), applied on top of Lambda's when limits are on."""
+        """Start an invocation of ``function`` with the JSON ``event``. Raises
+        :class:`ThrottledError` when Lambda would reject it. ``buckets`` are a front door's own
+        bandwidth limits (API Gateway REST's), applied on top of Lambda's when limits are on."""
         ...

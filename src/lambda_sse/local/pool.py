@@ -5,7 +5,7 @@ What Lambda's control plane does for on-demand functions, on one machine:
 - **warm reuse**: an idle environment of the function (same code generation) takes the next
   invocation; ``max_concurrency`` invocations at once per environment (Managed Instances), else 1;
 - **cold starts** on demand, each invocation that finds no free environment starts one;
-- **throttling**: beyond ``reserved_concurrency`` invocations in flight, :class:`Throttled`;
+- **throttling**: beyond ``reserved_concurrency`` invocations in flight, :class:`ThrottledError`;
 - **timeouts**: at the function's timeout the environment is killed, the stream cut and the
   invocation ends ``Sandbox.Timeout``;
 - **crashes and init errors** end the invocation with ``Runtime.ExitError`` or the init error;
@@ -29,7 +29,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lambda_sse.errors import ConfigError
+from lambda_sse.errors import ConfigError, UnknownFunction, UnknownFunctionError
 from lambda_sse.local import logs
 from lambda_sse.local.environment import INIT_TIMEOUT, Environment, LocalStateError
 from lambda_sse.local.limiter import Limiter, TokenBucket, lambda_bucket, shape
@@ -38,12 +38,18 @@ from lambda_sse.local.model import (
     InvocationOutcome,
     ProjectConfig,
     ResponseHead,
-    Throttled,
+    ThrottledError,
 )
 from lambda_sse.local.runtime_api import RuntimeInvocation
 from lambda_sse.local.runtimes import LAMBDA_SSE_WRAPPER, looks_streaming
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Pool", "PooledInvocation", "UnknownFunction"]
+__all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
+    "Pool",
+    "PooledInvocation",
+    "UnknownFunction",
+    "UnknownFunctionError",
+]
 
 # Lambda keeps idle environments for minutes (undocumented); locally 5 minutes.
 DEFAULT_IDLE_TIMEOUT = 300.0
@@ -51,10 +57,6 @@ DEFAULT_GRACE = 2.0
 # After a cut stream, how long to wait for the process to exit to tell a crash from a bad
 # response.
 _EXIT_SETTLE = 1.0
-
-
-class UnknownFunction(ConfigError):
-    """An invocation named a function the project does not declare."""
 
 
 @dataclass
@@ -185,7 +187,7 @@ class Pool:
             return self._functions[name].fn
         except KeyError:
             known = ", ".join(sorted(self._functions)) or "none"
-            raise UnknownFunction(f"no function named {name!r} (functions: {known})") from None
+            raise UnknownFunctionError(f"no function named {name!r} (functions: {known})") from None
 
     def environments(self, name: str) -> list[Environment]:
         """The function's live environments (a copy), for the CLI and tests."""
@@ -217,8 +219,8 @@ class Pool:
         self, function: str, event: bytes, *, buckets: Iterable[TokenBucket] = ()
     ) -> PooledInvocation:
         """Start an invocation; returns at once (cold start and run continue in the
-        background). Raises :class:`Throttled` beyond the reserved concurrency and
-        :class:`UnknownFunction` for a name the project does not declare. ``buckets`` are
+        background). Raises :class:`ThrottledError` beyond the reserved concurrency and
+        :class:`UnknownFunctionError` for a name the project does not declare. ``buckets`` are
         further bandwidth limits (a front door's), applied only when limits are on."""
         if self._closed:
             raise LocalStateError("the pool is closed")
@@ -227,7 +229,7 @@ class Pool:
         reserved = fn.reserved_concurrency
         if reserved is not None and state.in_flight >= reserved:
             self._log(fn.name, "platform", f"throttled: {state.in_flight} of {reserved} reserved")
-            raise Throttled(
+            raise ThrottledError(
                 f"Rate Exceeded: function {fn.name!r} is at its reserved concurrency ({reserved})"
             )
         limiter = Limiter([lambda_bucket(self._clock), *buckets] if self.limits else [])

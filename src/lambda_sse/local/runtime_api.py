@@ -50,7 +50,14 @@ from typing import Any, Literal
 
 import h11
 
-from lambda_sse.local.chunked import ChunkedDecoder, ChunkedFramingError
+from lambda_sse.errors import (
+    ChunkedFramingError,
+    DuplicateRequestIdError,
+    LocalStateError,
+    TruncatedRequestError,
+    UnknownRequestIdError,
+)
+from lambda_sse.local.chunked import ChunkedDecoder
 from lambda_sse.local.model import InvocationOutcome, ResponseHead
 
 __all__ = [
@@ -182,7 +189,7 @@ class RuntimeInvocation:
 
     def body(self) -> AsyncIterator[bytes]:
         if self._body_taken:
-            raise RuntimeError("body() can be iterated once")
+            raise LocalStateError("body() can be iterated once")
         self._body_taken = True
         return self._pipe.drain()
 
@@ -329,10 +336,10 @@ class RuntimeAPIServer:
         ``invocation_id`` (one attempt of the request, Managed Instances) is sent as
         ``Lambda-Runtime-Invocation-Id``, which runtimes echo on their answer."""
         if self._pending_changed is None:
-            raise RuntimeError("call start() before enqueue()")
+            raise LocalStateError("call start() before enqueue()")
         rid = request_id or str(uuid.uuid4())
         if rid in self._invocations:
-            raise ValueError(f"request id {rid!r} was already used")
+            raise DuplicateRequestIdError(f"request id {rid!r} was already used")
         # Each header only when non-empty, as Lambda sends them (reference §1).
         optional = [
             ("Lambda-Runtime-Trace-Id", trace_id),
@@ -393,7 +400,10 @@ class RuntimeAPIServer:
             del self._invocations[rid]
 
     def invocation(self, request_id: str) -> RuntimeInvocation:
-        return self._invocations[request_id]
+        try:
+            return self._invocations[request_id]
+        except KeyError:
+            raise UnknownRequestIdError(f"no invocation {request_id!r}") from None
 
     # -- connections -----------------------------------------------------------------------
 
@@ -558,7 +568,7 @@ class RuntimeAPIServer:
                         f"Exceeded maximum allowed payload size ({limit} bytes).",
                     )
                 return b"".join(parts)
-            raise ConnectionError("connection closed in the middle of a request body")
+            raise TruncatedRequestError("connection closed in the middle of a request body")
 
     async def _next(
         self,
@@ -701,7 +711,7 @@ class RuntimeAPIServer:
         while not decoder.done:
             data = await reader.read(READ_SIZE)
             if not data:
-                raise ConnectionError("stream ended without its final chunk")
+                raise TruncatedRequestError("stream ended without its final chunk")
             for chunk in decoder.feed(data):
                 if record_bodies:
                     record.chunks.append((self._clock(), chunk))
@@ -712,7 +722,7 @@ class RuntimeAPIServer:
         conn.receive_data(decoder.tail)
         event = await self._next_event(conn, reader)
         if not isinstance(event, h11.EndOfMessage):
-            raise ConnectionError("stream ended without its final chunk")
+            raise TruncatedRequestError("stream ended without its final chunk")
         return event
 
     async def _stream_h11(
@@ -743,7 +753,7 @@ class RuntimeAPIServer:
                 continue
             if isinstance(event, h11.EndOfMessage):
                 return event
-            raise ConnectionError("stream ended without its final chunk")
+            raise TruncatedRequestError("stream ended without its final chunk")
 
     async def _post_error(
         self,

@@ -2,7 +2,7 @@
 
 Pure decisions over a :class:`~lambda_sse.local.model.FunctionConfig` (plus a few file-system
 look-ups): :func:`launch_spec` returns the argv, the environment and any warnings; it raises
-:class:`RuntimeUnavailable` with the fix when the runtime cannot start here.
+:class:`RuntimeUnavailableError` with the fix when the runtime cannot start here.
 
 - ``python3.x``: AWS's managed Python runtime runs its runtime client, awslambdaric
   (``python -m awslambdaric HANDLER``), which never streams. When the function sets
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lambda_sse.errors import ConfigError
+from lambda_sse.errors import RuntimeUnavailable, RuntimeUnavailableError
 from lambda_sse.local.model import FunctionConfig
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "NODE_RIC_ENV",
     "LaunchSpec",
     "RuntimeUnavailable",
+    "RuntimeUnavailableError",
     "launch_spec",
     "looks_streaming",
     "reserved_environment",
@@ -64,10 +65,6 @@ _PASSTHROUGH = (
 )
 
 _STREAMING_MARKERS = re.compile(r"streamify_response|lambda_sse\.asgi|from lambda_sse\.asgi")
-
-
-class RuntimeUnavailable(ConfigError):
-    """The function's runtime cannot start on this machine; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +267,7 @@ def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Launch
 
     default = (python, "-m", "awslambdaric", fn.handler)
     if _package_root("awslambdaric") is None:
-        raise RuntimeUnavailable(
+        raise RuntimeUnavailableError(
             f"function {fn.name!r} ({fn.runtime}) runs AWS's Python runtime client, which is not "
             "installed: pip install awslambdaric, or set AWS_LAMBDA_EXEC_WRAPPER="
             f"{LAMBDA_SSE_WRAPPER} in its environment to run lambda-sse's runtime"
@@ -285,7 +282,7 @@ def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Launch
     if wrapper:
         local = _local_path(wrapper, fn.code_dir)
         if not os.access(local, os.X_OK):
-            raise RuntimeUnavailable(
+            raise RuntimeUnavailableError(
                 f"function {fn.name!r}: AWS_LAMBDA_EXEC_WRAPPER={wrapper} is not an executable "
                 f"file here (looked at {local}); fix the path or chmod +x it"
             )
@@ -297,12 +294,12 @@ def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Launch
 def _bootstrap_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> LaunchSpec:
     bootstrap = fn.code_dir / "bootstrap"
     if not bootstrap.is_file():
-        raise RuntimeUnavailable(
+        raise RuntimeUnavailableError(
             f"function {fn.name!r} ({fn.runtime}) needs an executable named 'bootstrap' in its "
             f"code directory {fn.code_dir}, as Lambda does"
         )
     if not os.access(bootstrap, os.X_OK):
-        raise RuntimeUnavailable(
+        raise RuntimeUnavailableError(
             f"function {fn.name!r}: {bootstrap} is not executable; run chmod +x on it "
             "(Lambda needs the same permission in the zip)"
         )
@@ -328,13 +325,13 @@ def find_node_ric(code_dir: Path, base_env: Mapping[str, str]) -> str | None:
 
 def _node_spec(fn: FunctionConfig, env: dict[str, str], base_env: Mapping[str, str]) -> LaunchSpec:
     if shutil.which("node", path=base_env.get("PATH")) is None:
-        raise RuntimeUnavailable(
+        raise RuntimeUnavailableError(
             f"function {fn.name!r} ({fn.runtime}) needs Node.js: install Node.js 20+ "
             "(Debian: apt-get install nodejs npm)"
         )
     ric = find_node_ric(fn.code_dir, base_env)
     if ric is None:
-        raise RuntimeUnavailable(
+        raise RuntimeUnavailableError(
             f"function {fn.name!r} ({fn.runtime}) runs AWS's Node.js runtime client, which is not "
             f"installed: run `npm install aws-lambda-ric` in {fn.code_dir} (it compiles a native "
             f"module; needs a C++ toolchain, cmake, autoconf, automake and libtool), or point "
@@ -355,7 +352,9 @@ def launch_spec(
     """How to start ``fn`` against the Runtime API at ``runtime_api`` (``host:port``)."""
     host = dict(os.environ if base_env is None else base_env)
     if not fn.code_dir.is_dir():
-        raise RuntimeUnavailable(f"function {fn.name!r}: code directory {fn.code_dir} not found")
+        raise RuntimeUnavailableError(
+            f"function {fn.name!r}: code directory {fn.code_dir} not found"
+        )
     env = reserved_environment(
         fn, runtime_api=runtime_api, region=region, log_stream=log_stream, base_env=host
     )
@@ -365,7 +364,7 @@ def launch_spec(
         return _bootstrap_spec(fn, env, python or sys.executable)
     if fn.runtime.startswith("nodejs"):
         return _node_spec(fn, env, host)
-    raise RuntimeUnavailable(
+    raise RuntimeUnavailableError(
         f"function {fn.name!r}: runtime {fn.runtime!r} is not supported by lambda-sse dev; "
         "use python3.x, nodejs*.x, provided.al2023 or provided.al2"
     )

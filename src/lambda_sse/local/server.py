@@ -177,8 +177,8 @@ class DevServer:
                 body_reply=Reply(
                     413,
                     [("Content-Type", "application/json")],
-                    b'{"Message":"Request must be smaller than 6291456 bytes for the '
-                    b'InvokeFunction operation"}',
+                    b'{"Message":"Request must be smaller than %d bytes for the '
+                    b'InvokeFunction operation"}' % INVOKE_PAYLOAD_LIMIT,
                 ),
             )
             for k, fn in enumerate(self.project.url_functions, start=1):

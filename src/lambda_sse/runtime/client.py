@@ -11,6 +11,14 @@ from __future__ import annotations
 import _socket  # socket.py's enums and selectors cost ~2 ms at each cold start
 import json
 
+from lambda_sse.aws import (
+    ERROR_CONTENT_TYPE,
+    ERROR_TYPE_HEADER,
+    INVOCATION_ID_HEADER,
+    RUNTIME_API_PREFIX,
+    XRAY_CAUSE_HEADER,
+    XRAY_CAUSE_LIMIT,
+)
 from lambda_sse.errors import RuntimeAPIError
 from lambda_sse.runtime.http import ResponseParser, encode_request
 
@@ -27,13 +35,7 @@ __all__ = [
     "parse_address",
 ]
 
-API = "/2018-06-01/runtime"
-ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json"
-ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
-INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
-# What AWS's runtimes send for X-Ray with an invocation error, below 1 MiB (awslambdaric).
-XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
-XRAY_CAUSE_LIMIT = 1024 * 1024
+API = RUNTIME_API_PREFIX
 _RECV = 256 * 1024
 
 

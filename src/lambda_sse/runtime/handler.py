@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from lambda_sse.errors import HandlerError
+from lambda_sse.errors import HandlerLoadError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["HandlerLoadError", "is_async_callable", "load_handler"]
 
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
-
-
-class HandlerLoadError(HandlerError):
-    """The handler cannot be loaded; ``error_type`` is what /init/error reports."""
-
-    def __init__(self, message: str, error_type: str, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.cause = cause
 
 
 def load_handler(spec: str, task_root: str | None = None) -> Callable[..., Any]:

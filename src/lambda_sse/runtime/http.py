@@ -1,16 +1,17 @@
 """A minimal HTTP/1.1 client codec for the Runtime API, sans-IO (bytes in, bytes out).
 
 Why not ``http.client``: it costs import time at every cold start, cannot send trailers and drops
-zero-length chunks (reference §1.1). The Runtime API is a fixed local peer, so the runtime needs
-little: requests with a known body or chunked framing, and replies with ``Content-Length``,
-chunked framing, or a body that ends when the peer closes.
+zero-length chunks, which a streamed response may carry (docs:
+https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html). The Runtime API is a fixed
+local peer, so the runtime needs little: requests with a known body or chunked framing, and
+replies with ``Content-Length``, chunked framing, or a body that ends when the peer closes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lambda_sse.errors import RuntimeAPIError
+from lambda_sse.errors import InvalidHeaderError, RuntimeAPIError
 
 __all__ = [
     "ResponseParser",
@@ -25,7 +26,7 @@ _MAX_HEAD = 64 * 1024
 
 def _check_header(name: str, value: str) -> None:
     if any(c in name for c in "\r\n:") or "\r" in value or "\n" in value:
-        raise ValueError(f"header {name!r} has a character HTTP forbids there")
+        raise InvalidHeaderError(f"header {name!r} has a character HTTP forbids there")
 
 
 def encode_request_head(method: str, target: str, headers: list[tuple[str, str]]) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+from lambda_sse.aws import BUFFERED_LIMIT
 from lambda_sse.runtime.client import (
     API,
     AsyncRuntimeClient,
@@ -41,9 +42,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["BUFFERED_LIMIT", "Outcome", "invoke_async", "invoke_sync"]
-
-# Lambda's limit for a buffered response: 6 MiB + 100 bytes (reference §1, RIE).
-BUFFERED_LIMIT = 6_291_556
 
 
 class _Failure(Exception):

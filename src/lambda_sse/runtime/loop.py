@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from lambda_sse.errors import RuntimeAPIError
+from lambda_sse.errors import OptionError, RuntimeAPIError
 from lambda_sse.runtime import shutdown
 from lambda_sse.runtime.client import RuntimeClient
 from lambda_sse.runtime.handler import HandlerLoadError, is_async_callable, load_handler
@@ -54,7 +54,7 @@ def _concurrency() -> int:
     if not raw:
         return 1
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"AWS_LAMBDA_MAX_CONCURRENCY must be a positive integer, got {raw!r}")
+        raise OptionError(f"AWS_LAMBDA_MAX_CONCURRENCY must be a positive integer, got {raw!r}")
     return int(raw)
 
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = RuntimeClient(address)
         concurrency = _concurrency()
-    except (RuntimeAPIError, ValueError) as exc:
+    except (RuntimeAPIError, OptionError) as exc:
         print(f"lambda_sse.runtime: {exc}", file=sys.stderr)
         return 2
     reconfigure = getattr(sys.stdout, "reconfigure", None)

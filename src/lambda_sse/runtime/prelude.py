@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 
-from lambda_sse.errors import EventTranslationError
+from lambda_sse.aws import PRELUDE_CONTENT_TYPE, PRELUDE_LIMIT, PRELUDE_SEPARATOR
+from lambda_sse.errors import PreludeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
@@ -28,16 +29,7 @@ __all__ = [
     "encode_prelude",
 ]
 
-PRELUDE_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
-PRELUDE_SEPARATOR = b"\x00" * 8
-# API Gateway looks for the separator within the first 16 KB of the stream.
-PRELUDE_LIMIT = 16 * 1024
 PRELUDE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "cookies"})
-
-
-class PreludeError(EventTranslationError):
-    """A prelude that API Gateway would refuse (it answers 500): bad JSON, unknown keys, no
-    separator within 16 KB."""
 
 
 def _check(metadata: Mapping[str, Any]) -> None:

@@ -80,7 +80,8 @@ def error_document(
 
 
 def error_trailers(exc: BaseException, request_id: str | None) -> list[tuple[str, str]]:
-    """The two trailers that report an error after the first streamed byte (reference §1.1)."""
+    """The two trailers that report an error after the first streamed byte (docs:
+    runtimes-custom.html#runtimes-custom-response-streaming)."""
     import binascii
 
     doc = json.dumps(error_document(exc, request_id), ensure_ascii=False).encode()

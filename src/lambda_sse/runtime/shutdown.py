@@ -8,6 +8,8 @@ is imported by ``lambda_sse.runtime`` itself.
 
 from __future__ import annotations
 
+from lambda_sse.errors import ArgumentTypeError
+
 __all__ = ["on_shutdown", "registered", "unregister"]
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
@@ -25,7 +27,7 @@ def on_shutdown(callback: F) -> F:
     """Run ``callback`` (sync, or async returning an awaitable) once at shutdown. Usable as a
     decorator. Registering the same callable twice runs it once."""
     if not callable(callback):
-        raise TypeError(f"on_shutdown needs a callable, got {type(callback).__name__}")
+        raise ArgumentTypeError(f"on_shutdown needs a callable, got {type(callback).__name__}")
     if callback not in _callbacks:
         _callbacks.append(callback)
     return callback

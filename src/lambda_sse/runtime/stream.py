@@ -15,7 +15,8 @@ POST /response with ``Lambda-Runtime-Function-Response-Mode: streaming``, chunke
 here (``http.client`` cannot send trailers and drops empty chunks), and the error trailers declared
 up front. The request head, and the prelude after :meth:`HttpResponseStream.from_`, go out with the
 first write or at the end: the prelude is sent even when the body stays empty, where AWS's Node
-client loses status and headers (aws-lambda-nodejs-runtime-interface-client issue #97).
+client loses status and headers
+(https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/issues/97).
 
 Every write goes straight to the socket: an async write waits while the socket is full
 (backpressure), a sync write blocks. Nothing is buffered beyond the kernel's socket buffer.
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lambda_sse.errors import ResponseStreamError
+from lambda_sse.aws import STREAM_DEFAULT_CONTENT_TYPE, TRAILER_ERROR_BODY, TRAILER_ERROR_TYPE
+from lambda_sse.errors import ArgumentTypeError, ResponseStreamError
 from lambda_sse.runtime.http import encode_chunk, encode_last_chunk, encode_request_head
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, encode_prelude
 
@@ -57,9 +59,7 @@ __all__ = [
     "streamify_response",
 ]
 
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
-TRAILER_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
-TRAILER_ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
+DEFAULT_CONTENT_TYPE = STREAM_DEFAULT_CONTENT_TYPE
 _STREAMING_ATTR = "__lambda_sse_streaming__"
 
 Data = bytes | bytearray | memoryview | str
@@ -69,11 +69,13 @@ def streamify_response(handler: H) -> H:
     """Mark ``handler(event, response_stream, context)`` as a streaming handler (plain ``def``
     or ``async def``). Returns the handler itself, so it stays callable and inspectable."""
     if not callable(handler):
-        raise TypeError(f"streamify_response needs a callable, got {type(handler).__name__}")
+        raise ArgumentTypeError(
+            f"streamify_response needs a callable, got {type(handler).__name__}"
+        )
     try:
         setattr(handler, _STREAMING_ATTR, True)
     except (AttributeError, TypeError):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"streamify_response cannot mark {handler!r}: wrap it in a function"
         ) from None
     return handler

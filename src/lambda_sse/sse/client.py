@@ -40,7 +40,13 @@ from typing import Final
 import anyio
 import httpx
 
-from lambda_sse.errors import ConfigError, EventSourceError
+from lambda_sse.errors import (
+    EventSourceContentTypeError,
+    EventSourceError,
+    EventSourceExhaustedError,
+    EventSourceOptionError,
+    EventSourceStatusError,
+)
 from lambda_sse.sse.decoder import SSEDecoder, SSELimitError
 from lambda_sse.sse.event import ServerSentEvent
 
@@ -83,39 +89,6 @@ _EVENT_STREAM: Final = "text/event-stream"
 # RFC 9110 5.1 (field name = token) and 5.5 (no control characters but HTAB in a value).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class EventSourceStatusError(EventSourceError):
-    """The server answered a status other than 200 (a 204 means "stop"); ``status`` holds it."""
-
-    def __init__(self, message: str, response: httpx.Response, body: bytes = b"") -> None:
-        super().__init__(message, response)
-        self.status = response.status_code
-        self.body = body
-
-
-class EventSourceContentTypeError(EventSourceError):
-    """The server answered 200 with a Content-Type whose essence is not text/event-stream."""
-
-    def __init__(self, message: str, response: httpx.Response) -> None:
-        super().__init__(message, response)
-        self.content_type = response.headers.get("content-type")
-
-
-class EventSourceExhaustedError(EventSourceError):
-    """``max_attempts`` connection attempts in a row delivered no event.
-
-    ``attempts`` is that count; ``__cause__`` the last error, when the last attempt failed
-    with one; ``response`` the last response, when there was one.
-    """
-
-    def __init__(self, message: str, attempts: int, response: httpx.Response | None) -> None:
-        super().__init__(message, response)
-        self.attempts = attempts
-
-
-class EventSourceOptionError(ConfigError, ValueError):
-    """An argument of :class:`EventSource` that cannot work; ``key`` names it."""
 
 
 # -- the sans-IO policy ----------------------------------------------------------------------

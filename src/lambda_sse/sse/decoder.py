@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from lambda_sse.errors import SSEDecodeError
+from lambda_sse.errors import ArgumentTypeError, OptionError, SSEDecodeError, SSELimitError
 from lambda_sse.sse.event import ServerSentEvent
 
 __all__ = ["DEFAULT_MAX_EVENT", "DEFAULT_MAX_LINE", "SSEDecoder", "SSELimitError"]
@@ -45,18 +45,6 @@ _LINE_ENDS = (10, 13)  # LF, CR
 # int() refuses longer digit strings (the CVE-2020-10735 guard): a retry with more significant
 # digits (some 10**4290 years) is ignored; leading zeros are stripped first, so they never count.
 _MAX_RETRY_DIGITS = 4300
-
-
-class SSELimitError(SSEDecodeError):
-    """A line or an event went over the decoder's size limit.
-
-    ``events`` holds the events completed earlier in the same :meth:`SSEDecoder.feed` call, so
-    a caller that reports the error can still deliver them.
-    """
-
-    def __init__(self, message: str, events: list[ServerSentEvent]) -> None:
-        super().__init__(message)
-        self.events = events
 
 
 class SSEDecoder:
@@ -95,9 +83,9 @@ class SSEDecoder:
     ) -> None:
         for name, value in (("max_line", max_line), ("max_event", max_event)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int (bytes), got {value!r}")
+                raise OptionError(f"{name} must be a positive int (bytes), got {value!r}")
         if not isinstance(last_event_id, str) or "\0" in last_event_id:
-            raise ValueError(f"last_event_id must be a str without NUL, got {last_event_id!r}")
+            raise OptionError(f"last_event_id must be a str without NUL, got {last_event_id!r}")
         self.max_line = max_line
         self.max_event = max_event
         self.last_event_id = last_event_id
@@ -311,4 +299,4 @@ class SSEDecoder:
 def _as_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytearray | memoryview):
         return bytes(chunk)
-    raise TypeError(f"SSEDecoder.feed() takes bytes, got {type(chunk).__name__}")
+    raise ArgumentTypeError(f"SSEDecoder.feed() takes bytes, got {type(chunk).__name__}")

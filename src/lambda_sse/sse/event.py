@@ -1,6 +1,7 @@
 """The SSE event type and its encoder, sans-IO (str fields in, UTF-8 bytes out).
 
-Wire rules (WHATWG HTML, 9.2.5 "Parsing an event stream"; /work/shared/reference/sse.md):
+Wire rules (WHATWG HTML, 9.2.5 "Parsing an event stream",
+https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream):
 
 - ``data`` may hold any text; every CRLF, CR or LF is one line break and each piece goes on its
   own ``data: `` line, always with the single space so a leading space in the value survives.

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from lambda_sse.errors import ConfigError
+from lambda_sse.aws import MAX_MEMORY, MAX_TIMEOUT, MIN_MEMORY  # Lambda's quotas
+from lambda_sse.errors import ConfigFileError
 from lambda_sse.local.model import EndpointType
 
 __all__ = [
@@ -28,15 +29,7 @@ __all__ = [
     "normalize_path",
 ]
 
-# Lambda quotas (docs: lambda/latest/dg/gettingstarted-limits.html, configuration-memory.html).
-MAX_TIMEOUT = 900
-MIN_MEMORY = 128
-MAX_MEMORY = 10240
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
-
-
-class ConfigFileError(ConfigError):
-    """A config problem tied to a place in a file."""
 
 
 def join_key(parent: str, child: str | int) -> str:

@@ -1,7 +1,7 @@
 """The front doors: API Gateway REST (BUFFERED and STREAM), Function URLs (BUFFERED and
 RESPONSE_STREAM) and HTTP API routes (buffered v2), each answering as AWS does.
 
-Facts (see /work/shared/reference/aws-lambda-streaming.md and AWS's docs cited there):
+Facts (AWS's docs, cited in :mod:`lambda_sse.aws` and docs/limits.md):
 
 - REST: ``/{stage}/{path}``; an unknown resource or method is 403 ``{"message": "Missing
   Authentication Token"}``; 10 MB payload (413); an event over Lambda's 6 MB invocation payload
@@ -26,6 +26,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# API Gateway's and Lambda's quotas, with their sources, live in lambda_sse.aws.
+from lambda_sse.aws import (
+    EDGE_IDLE_TIMEOUT,
+    HEAD_LIMIT,
+    HTTP_API_TIMEOUT,
+    INTEGRATION_TIMEOUT,
+    INVOKE_PAYLOAD_LIMIT,
+    REGIONAL_IDLE_TIMEOUT,
+    REST_PAYLOAD_LIMIT,
+    URL_BUFFERED_LIMIT,
+    URL_STREAM_LIMIT,
+)
 from lambda_sse.errors import LambdaSSEError
 from lambda_sse.local.frontdoor.build import build_v1_event, build_v2_event, encode_event
 from lambda_sse.local.frontdoor.http import ClientGone, Responder
@@ -51,10 +63,13 @@ from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder, Pre
 
 __all__ = [
     "EDGE_IDLE_TIMEOUT",
+    "HEAD_LIMIT",
+    "HTTP_API_TIMEOUT",
     "INTEGRATION_TIMEOUT",
     "INVOKE_PAYLOAD_LIMIT",
     "REGIONAL_IDLE_TIMEOUT",
     "REST_PAYLOAD_LIMIT",
+    "URL_BUFFERED_LIMIT",
     "URL_STREAM_LIMIT",
     "Access",
     "FunctionUrlDoor",
@@ -63,17 +78,6 @@ __all__ = [
     "head_limit_reply",
 ]
 
-# API Gateway quotas (apigateway/latest/developerguide/limits.html) and Lambda's
-# (lambda/latest/dg/gettingstarted-limits.html).
-REST_PAYLOAD_LIMIT = 10 * 1000 * 1000
-INVOKE_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6291456 bytes, Lambda's synchronous request payload
-URL_BUFFERED_LIMIT = 6 * 1024 * 1024
-URL_STREAM_LIMIT = 200 * 1024 * 1024
-INTEGRATION_TIMEOUT = 29.0
-HTTP_API_TIMEOUT = 30.0
-REGIONAL_IDLE_TIMEOUT = 300.0
-EDGE_IDLE_TIMEOUT = 30.0
-HEAD_LIMIT = 1024 * 1024  # Lambda: 1 MB request line plus headers
 
 INTERNAL_ERROR = "Internal server error"
 DETACHED_NOTE = "client disconnected; the function keeps running, as on AWS"

@@ -18,7 +18,10 @@ from http import HTTPStatus
 
 import h11
 
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.errors import (
+    ClientGone,
+    RequestTooLarge,
+)
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
@@ -30,10 +33,6 @@ _DISCARD_BYTES = 64 * 1024 * 1024
 _DISCARD_SECONDS = 5.0
 
 
-class ClientGone(LambdaSSEError):
-    """The client closed the connection while the reply was being written."""
-
-
 @dataclass(frozen=True)
 class Limits:
     """Request size limits and how the door answers them."""
@@ -42,12 +41,6 @@ class Limits:
     max_body: int
     head_reply: Reply
     body_reply: Reply
-
-
-class RequestTooLarge(LambdaSSEError):
-    def __init__(self, reply: Reply) -> None:
-        super().__init__(reply.status)
-        self.reply = reply
 
 
 def _reason(status: int) -> bytes:

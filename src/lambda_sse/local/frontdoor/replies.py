@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_sse.errors import EventTranslationError
+from lambda_sse.errors import MalformedResult
 
 __all__ = [
     "MalformedResult",
@@ -37,10 +37,6 @@ __all__ = [
 _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 # The server frames the body itself; a function's framing headers would contradict it.
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-
-
-class MalformedResult(EventTranslationError):
-    """A function result the front door cannot turn into an HTTP response (AWS answers 502)."""
 
 
 @dataclass(frozen=True)

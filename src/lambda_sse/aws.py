@@ -1,0 +1,96 @@
+"""Facts about AWS that the runtime, the bridge and the emulator share: one definition each.
+
+Plain constants, each with the page it comes from. Standard library only and nothing but
+assignments, so the runtime can import it at every cold start for free. Where AWS's docs round a
+figure ("6 MB") and AWS's own code states the exact number, the exact number is used and both
+are cited. Modules that had these constants before keep their old names as re-exports.
+"""
+
+from __future__ import annotations
+
+# -- Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) ----------------
+
+RUNTIME_API_PREFIX = "/2018-06-01/runtime"
+ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json"
+# Headers of GET /next's reply; each is sent only when it has a value.
+REQUEST_ID_HEADER = "Lambda-Runtime-Aws-Request-Id"
+DEADLINE_HEADER = "Lambda-Runtime-Deadline-Ms"
+FUNCTION_ARN_HEADER = "Lambda-Runtime-Invoked-Function-Arn"
+TRACE_ID_HEADER = "Lambda-Runtime-Trace-Id"
+CLIENT_CONTEXT_HEADER = "Lambda-Runtime-Client-Context"
+COGNITO_IDENTITY_HEADER = "Lambda-Runtime-Cognito-Identity"
+TENANT_ID_HEADER = "Lambda-Runtime-Aws-Tenant-Id"
+# One attempt of a request on Lambda Managed Instances; runtimes echo it on their answer
+# (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custom-managed-instances).
+INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# The X-Ray cause of an invocation error, sent only below 1 MiB, as AWS's Python runtime client
+# does (https://github.com/aws/aws-lambda-python-runtime-interface-client, lambda_runtime_client).
+XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+XRAY_CAUSE_LIMIT = 1024 * 1024
+
+# -- Response streaming
+# (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custom-response-streaming)
+
+RESPONSE_MODE_HEADER = "Lambda-Runtime-Function-Response-Mode"  # its one valid value: "streaming"
+TRAILER_ERROR_TYPE = ERROR_TYPE_HEADER
+TRAILER_ERROR_BODY = "Lambda-Runtime-Function-Error-Body"  # base64 of the error document
+STREAM_DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# The HTTP integration prelude: JSON metadata, eight NUL bytes, then the body. API Gateway needs
+# the separator within the first 16 KB
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html).
+PRELUDE_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+PRELUDE_SEPARATOR = b"\x00" * 8
+PRELUDE_LIMIT = 16 * 1024
+# A streamed response may be up to 200 MB
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html).
+STREAM_RESPONSE_LIMIT = 200 * 1024 * 1024
+
+# -- Payload sizes (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html:
+# "6 MB each for request and response (synchronous)") --------------------------------------------
+
+# The largest buffered response the Runtime API accepts on POST /response (413 above), and the
+# figure Lambda's Function.ResponseSizeTooLarge message quotes: 6 MiB + 100 bytes. AWS's Runtime
+# Interface Emulator: ``MaxPayloadSize = 6*1024*1024 + 100`` in lambda/interop/model.go
+# (https://github.com/aws/aws-lambda-runtime-interface-emulator/blob/develop/lambda/interop/model.go).
+BUFFERED_LIMIT = 6 * 1024 * 1024 + 100  # 6,291,556 bytes
+# The largest synchronous invocation event (request payload): exactly 6 MiB; above it the
+# Invoke API answers 413 "Request must be smaller than 6291456 bytes for the InvokeFunction
+# operation" (RequestTooLargeException,
+# https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+INVOKE_PAYLOAD_LIMIT = 6 * 1024 * 1024  # 6,291,456 bytes
+# Request line plus headers of an HTTP invocation.
+HEAD_LIMIT = 1024 * 1024
+
+# -- Bandwidth of a streamed response: a token bucket of 6 MiB, then 2 MiB/s, refilled every
+# 125 ms (Runtime Interface Emulator, lambda/interop/model.go ResponseBandwidthRate and
+# ResponseBandwidthBurstSize; https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html
+# "the first 6 MB ... uncapped bandwidth, then 2 MBps") -----------------------------------------
+
+LAMBDA_BURST = 6 * 1024 * 1024
+LAMBDA_RATE = 2 * 1024 * 1024  # bytes per second
+REFILL_INTERVAL = 0.125  # seconds
+# API Gateway REST with transferMode STREAM: the first 10 MB unrestricted, then 2 MB/s, decimal
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html).
+APIGW_REST_BURST = 10_000_000
+APIGW_REST_RATE = 2_000_000  # bytes per second
+
+# -- Function settings (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html) -------------------------
+
+MAX_TIMEOUT = 900  # seconds
+MIN_MEMORY = 128  # MB
+MAX_MEMORY = 10240  # MB
+ZIP_LIMIT = 50 * 1024 * 1024  # a .zip uploaded directly
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # the function and its layers, unzipped
+
+# -- API Gateway and Function URLs (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html) ------------------------------
+
+REST_PAYLOAD_LIMIT = 10 * 1000 * 1000  # 10 MB request or buffered response
+INTEGRATION_TIMEOUT = 29.0  # seconds, REST default
+HTTP_API_TIMEOUT = 30.0  # seconds
+REGIONAL_IDLE_TIMEOUT = 300.0  # a STREAM REST API, REGIONAL or PRIVATE endpoint
+EDGE_IDLE_TIMEOUT = 30.0  # ... an EDGE endpoint
+URL_BUFFERED_LIMIT = INVOKE_PAYLOAD_LIMIT  # a Function URL's BUFFERED response, 6 MB
+URL_STREAM_LIMIT = STREAM_RESPONSE_LIMIT
