@@ -22,7 +22,7 @@ from lambda_sse import packaging
 from lambda_sse.errors import ConfigError
 from lambda_sse.packaging import PackagingError, build_package
 from lambda_sse.sse import SSEDecoder
-from tests.conftest import require_tool
+from tests.conftest import require, require_tool
 from tests.examples.devserver import copy_example, dev_server, read_sse
 from tests.examples.wheels import make_wheel
 from tests.support.runtime_api import ThreadedRuntimeAPI, runtime_api, runtime_process
@@ -100,7 +100,7 @@ def expected_runtime_names() -> set[str]:
             continue
         top = relative.parts[0]
         if len(relative.parts) == 1:
-            if top in {"__init__.py", "_version.py", "errors.py", "py.typed"}:
+            if top in {"__init__.py", "_version.py", "aws.py", "errors.py", "py.typed"}:
                 wanted.add(f"lambda_sse/{relative.as_posix()}")
         elif top in {"sse", "runtime", "events", "asgi"}:
             wanted.add(f"lambda_sse/{relative.as_posix()}")
@@ -410,13 +410,19 @@ def base_interpreter() -> str:
     """The Python this venv was made from: it has the standard library and not lambda_sse."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     path = Path(sys.base_prefix) / "bin" / f"python{version}"
-    if not path.exists():
-        pytest.skip(f"no base interpreter at {path}")
+    require(
+        f"no base interpreter at {path}",
+        path.exists(),
+        "the tests need the Python the venv was made from (Debian: apt-get install python3)",
+    )
     probe = subprocess.run(
         [str(path), "-c", "import lambda_sse"], capture_output=True, timeout=30, check=False
     )
-    if probe.returncode == 0:
-        pytest.skip(f"{path} has lambda_sse installed: it would not prove the zip complete")
+    require(
+        f"{path} has lambda_sse installed: it would not prove the zip complete",
+        probe.returncode != 0,
+        f"uninstall lambda-sse from {path} (install it only into the venv)",
+    )
     return str(path)
 
 

@@ -22,7 +22,7 @@ from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Access, Reporter
 from lambda_sse.local.pool import Pool
 from lambda_sse.sse import SSEDecoder
-from tests.conftest import IN_CI, require_tool
+from tests.conftest import NODE_RIC_HINT, require, require_tool
 from tests.support.execution import NODE_RIC, Recorder
 
 pytestmark = pytest.mark.anyio
@@ -41,11 +41,7 @@ class Stack:
 
 def node_ric() -> str:
     require_tool("node")
-    if not NODE_RIC.exists():
-        message = "aws-lambda-ric is not installed: run `cd tests/node && npm install`"
-        if IN_CI:
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
+    require("aws-lambda-ric is not installed", NODE_RIC.exists(), NODE_RIC_HINT)
     return str(NODE_RIC)
 
 

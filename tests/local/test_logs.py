@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lambda_sse.local import logs
+from tests.conftest import require
 
 RID = "8f5e0a8e-5d2e-4b5f-9a4e-0d1c2b3a4f5e"
 
@@ -65,8 +66,7 @@ def test_timeout_and_crash_wording() -> None:
 
 def test_max_memory_of_this_process_matches_vmhwm() -> None:
     status = Path(f"/proc/{os.getpid()}/status")
-    if not status.exists():
-        pytest.skip("no /proc on this system")
+    require("no /proc on this system", status.exists(), "run the emulator's tests on Linux")
     match = re.search(r"VmHWM:\s+(\d+) kB", status.read_text())
     assert match is not None
     expected_mb = -(-int(match.group(1)) // 1024)

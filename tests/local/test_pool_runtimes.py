@@ -18,7 +18,7 @@ import pytest
 from lambda_sse.local.model import FunctionConfig
 from lambda_sse.local.pool import Pool
 from lambda_sse.runtime.prelude import PreludeDecoder
-from tests.conftest import IN_CI, require_tool
+from tests.conftest import NODE_RIC_HINT, require, require_tool
 from tests.support.execution import (
     FUNCTIONS,
     NODE_RIC,
@@ -165,11 +165,8 @@ def node_ric() -> str:
     require_tool("node")
     package = NODE_RIC.parent.parent / "aws-lambda-ric"
     # The native client's place depends on how it was built (dist/ from npm install).
-    if not (NODE_RIC.exists() and any(package.rglob("rapid-client.node"))):
-        message = "aws-lambda-ric is not installed: run `cd tests/node && npm install`"
-        if IN_CI:
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
+    built = NODE_RIC.exists() and any(package.rglob("rapid-client.node"))
+    require("aws-lambda-ric is not installed", built, NODE_RIC_HINT)
     return str(NODE_RIC)
 
 
@@ -198,9 +195,7 @@ async def test_aws_node_client_streams_through_the_pool() -> None:
 
 
 def test_node_missing_ric_is_a_clear_init_error(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node not installed")
+    node = require_tool("node")
     code = tmp_path / "fn"
     code.mkdir()
     fn = FunctionConfig(name="n", handler="index.handler", runtime="nodejs20.x", code_dir=code)

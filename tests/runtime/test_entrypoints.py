@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import lambda_sse
+from tests.conftest import require
 from tests.support.runtime_api import ThreadedRuntimeAPI, runtime_process, write_module
 
 PACKAGE = Path(lambda_sse.__file__).parent
@@ -46,8 +47,11 @@ def test_scripts_are_executable() -> None:
 
 
 def bare_python() -> str:
-    if not os.access(BARE_PYTHON, os.X_OK):
-        pytest.skip(f"no base interpreter at {BARE_PYTHON}")
+    require(
+        f"no base interpreter at {BARE_PYTHON}",
+        os.access(BARE_PYTHON, os.X_OK),
+        "the tests need the Python the venv was made from (Debian: apt-get install python3)",
+    )
     return str(BARE_PYTHON)
 
 
@@ -102,7 +106,10 @@ def test_bootstrap_without_python_says_what_to_do(tmp_path: Path) -> None:
         timeout=30,
         check=False,
     )
-    if os.access("/opt/python/bin/python3", os.X_OK):
-        pytest.skip("this machine has a Python layer at /opt/python")
+    require(
+        "this machine has a Python layer at /opt/python, which the wrapper would use",
+        not os.access("/opt/python/bin/python3", os.X_OK),
+        "run this test where /opt/python/bin/python3 does not exist",
+    )
     assert run.returncode == 127
     assert "LAMBDA_SSE_PYTHON" in run.stderr
