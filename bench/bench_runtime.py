@@ -1,4 +1,4 @@
-"""Benchmark of the streaming Lambda runtime (issue 3), each figure beside its baseline.
+"""Benchmark of the streaming Lambda runtime, each figure beside its baseline.
 
 - per-event cost: a handler streaming small SSE events into a Runtime API sink in another process,
   beside the floor: one blocking ``sendall`` of the same, pre-framed event per event into the same

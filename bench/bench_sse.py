@@ -200,7 +200,7 @@ def main() -> None:
         "`SSELineDecoder` + `SSEDecoder` behind httpx's UTF-8 text decoder, as its `iter_sse` "
         'runs them. *small* events are `data: {"i": 12345}`; *mixed* events each have an id '
         "and a type, half of them multi-line or non-ASCII data, one in a hundred a retry. "
-        "Issue 2 states its targets for small events; the mixed rows are held to the same ratios."
+        "The targets are set for small events; the mixed rows are held to the same ratios."
     )
     print()
     print(markdown_table(header, rows))

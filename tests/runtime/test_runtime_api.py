@@ -131,7 +131,7 @@ async def test_next_sends_event_and_headers(server: RuntimeAPIServer) -> None:
     assert headers["lambda-runtime-invoked-function-arn"].startswith("arn:aws:lambda:")
     assert headers["lambda-runtime-trace-id"] == "Root=1-abc"
     assert headers["lambda-runtime-client-context"] == '{"custom":{}}'
-    # Empty values are not sent at all (reference §1).
+    # Empty values are not sent at all, as Lambda does (docs: runtimes-api.html).
     assert "lambda-runtime-cognito-identity" not in headers
     assert "lambda-runtime-aws-tenant-id" not in headers
     await client.close()
@@ -294,7 +294,8 @@ async def test_stream_error_trailers(server: RuntimeAPIServer) -> None:
     assert (await client.reply())[0] == 202
     assert await collect(inv) == b"partial"
     outcome = await inv.outcome()
-    assert outcome.status == "success"  # Lambda counts it as a response (reference §1.1)
+    # Lambda counts it as a response (docs: runtimes-custom.html).
+    assert outcome.status == "success"
     assert outcome.trailer_error
     assert outcome.error_type == "Function.ValueError"
     assert outcome.error_body is not None
