@@ -12,7 +12,8 @@ import h11
 import pytest
 
 from lambda_sse.local.model import InvocationOutcome
-from lambda_sse.local.runtime_api import RuntimeAPIServer, RuntimeInvocation
+from lambda_sse.local.runtime_api import RuntimeInvocation
+from tests.support.runtime_api import RecordingRuntimeAPIServer
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +30,7 @@ class Client:
         self.conn = h11.Connection(h11.CLIENT)
 
     @classmethod
-    async def open(cls, server: RuntimeAPIServer) -> Client:
+    async def open(cls, server: RecordingRuntimeAPIServer) -> Client:
         host, port = server.address.split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         return cls(reader, writer)
@@ -84,8 +85,8 @@ class Client:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RuntimeAPIServer]:
-    srv = RuntimeAPIServer(buffered_limit=1000, queue_limit=2)
+async def server() -> AsyncIterator[RecordingRuntimeAPIServer]:
+    srv = RecordingRuntimeAPIServer(buffered_limit=1000, queue_limit=2)
     await srv.start()
     try:
         yield srv
@@ -97,7 +98,9 @@ def deadline() -> int:
     return int(time.time() * 1000) + 30_000
 
 
-async def handed_out(server: RuntimeAPIServer, event: bytes = b'{"a":1}') -> RuntimeInvocation:
+async def handed_out(
+    server: RecordingRuntimeAPIServer, event: bytes = b'{"a":1}'
+) -> RuntimeInvocation:
     """Enqueue one event and take it with GET /next, as a runtime would."""
     inv = server.enqueue(event, deadline_ms=deadline())
     client = await Client.open(server)
@@ -114,7 +117,7 @@ async def collect(inv: RuntimeInvocation) -> bytes:
     return await asyncio.wait_for(run(), WAIT)
 
 
-async def test_next_sends_event_and_headers(server: RuntimeAPIServer) -> None:
+async def test_next_sends_event_and_headers(server: RecordingRuntimeAPIServer) -> None:
     server.enqueue(
         b'{"k":"v"}',
         deadline_ms=1_700_000_000_123,
@@ -138,7 +141,7 @@ async def test_next_sends_event_and_headers(server: RuntimeAPIServer) -> None:
 
 
 async def test_buffered_response_is_accepted_after_the_whole_body(
-    server: RuntimeAPIServer,
+    server: RecordingRuntimeAPIServer,
 ) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
@@ -160,7 +163,7 @@ async def test_buffered_response_is_accepted_after_the_whole_body(
 
 
 @pytest.mark.parametrize("handed", [False, True])
-async def test_unknown_request_id_is_400(server: RuntimeAPIServer, handed: bool) -> None:
+async def test_unknown_request_id_is_400(server: RecordingRuntimeAPIServer, handed: bool) -> None:
     waiting = server.enqueue(b"{}", deadline_ms=deadline())  # queued, never handed out
     rid = "no-such-id" if handed else waiting.request_id
     client = await Client.open(server)
@@ -173,7 +176,7 @@ async def test_unknown_request_id_is_400(server: RuntimeAPIServer, handed: bool)
     await client.close()
 
 
-async def test_bad_response_mode_is_400(server: RuntimeAPIServer) -> None:
+async def test_bad_response_mode_is_400(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
     status, _, body = await client.request(
@@ -188,7 +191,7 @@ async def test_bad_response_mode_is_400(server: RuntimeAPIServer) -> None:
     await client.close()
 
 
-async def test_second_answer_is_403(server: RuntimeAPIServer) -> None:
+async def test_second_answer_is_403(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
     path = f"{API}/invocation/{inv.request_id}"
@@ -202,7 +205,7 @@ async def test_second_answer_is_403(server: RuntimeAPIServer) -> None:
 
 
 async def test_buffered_body_over_the_limit_is_413_and_error_still_allowed(
-    server: RuntimeAPIServer,
+    server: RecordingRuntimeAPIServer,
 ) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
@@ -226,7 +229,7 @@ async def test_buffered_body_over_the_limit_is_413_and_error_still_allowed(
     await client.close()
 
 
-async def test_body_exactly_at_the_limit_is_accepted(server: RuntimeAPIServer) -> None:
+async def test_body_exactly_at_the_limit_is_accepted(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
     status, _, _ = await client.request(
@@ -237,7 +240,7 @@ async def test_body_exactly_at_the_limit_is_accepted(server: RuntimeAPIServer) -
 
 
 async def start_stream(
-    server: RuntimeAPIServer, inv: RuntimeInvocation, content_type: str = "text/plain"
+    server: RecordingRuntimeAPIServer, inv: RuntimeInvocation, content_type: str = "text/plain"
 ) -> Client:
     client = await Client.open(server)
     await client.start(
@@ -253,7 +256,7 @@ async def start_stream(
     return client
 
 
-async def test_stream_chunks_arrive_one_by_one(server: RuntimeAPIServer) -> None:
+async def test_stream_chunks_arrive_one_by_one(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
     head = await asyncio.wait_for(inv.head(), WAIT)
@@ -275,7 +278,7 @@ async def test_stream_chunks_arrive_one_by_one(server: RuntimeAPIServer) -> None
     await client.close()
 
 
-async def test_stream_error_trailers(server: RuntimeAPIServer) -> None:
+async def test_stream_error_trailers(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
     doc = {"errorMessage": "boom", "errorType": "ValueError"}
@@ -305,7 +308,7 @@ async def test_stream_error_trailers(server: RuntimeAPIServer) -> None:
 
 
 async def test_backpressure_stops_reading_while_the_consumer_lags(
-    server: RuntimeAPIServer,
+    server: RecordingRuntimeAPIServer,
 ) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
@@ -333,7 +336,9 @@ async def _send_chunks(client: Client, piece: bytes, count: int) -> None:
     await client.send(h11.EndOfMessage())
 
 
-async def test_detach_discards_the_rest_but_reads_to_the_end(server: RuntimeAPIServer) -> None:
+async def test_detach_discards_the_rest_but_reads_to_the_end(
+    server: RecordingRuntimeAPIServer,
+) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
     body = inv.body()
@@ -347,7 +352,7 @@ async def test_detach_discards_the_rest_but_reads_to_the_end(server: RuntimeAPIS
     await client.close()
 
 
-async def test_function_error(server: RuntimeAPIServer) -> None:
+async def test_function_error(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await Client.open(server)
     doc = b'{"errorMessage":"bad","errorType":"KeyError","stackTrace":[]}'
@@ -368,7 +373,7 @@ async def test_function_error(server: RuntimeAPIServer) -> None:
     await client.close()
 
 
-async def test_init_error(server: RuntimeAPIServer) -> None:
+async def test_init_error(server: RecordingRuntimeAPIServer) -> None:
     client = await Client.open(server)
     status, _, _ = await client.request(
         "POST",
@@ -383,7 +388,7 @@ async def test_init_error(server: RuntimeAPIServer) -> None:
 
 
 async def test_wait_for_poll_and_hangup_does_not_steal_an_event(
-    server: RuntimeAPIServer,
+    server: RecordingRuntimeAPIServer,
 ) -> None:
     quitter = await Client.open(server)
     await quitter.start("GET", f"{API}/invocation/next", [])
@@ -400,7 +405,7 @@ async def test_wait_for_poll_and_hangup_does_not_steal_an_event(
     assert inv.handed_out_at is not None
 
 
-async def test_managed_instances_several_polls_at_once(server: RuntimeAPIServer) -> None:
+async def test_managed_instances_several_polls_at_once(server: RecordingRuntimeAPIServer) -> None:
     clients = [await Client.open(server) for _ in range(3)]
     for client in clients:
         await client.start("GET", f"{API}/invocation/next", [])
@@ -417,7 +422,7 @@ async def test_managed_instances_several_polls_at_once(server: RuntimeAPIServer)
         await client.close()
 
 
-async def test_injected_500(server: RuntimeAPIServer) -> None:
+async def test_injected_500(server: RecordingRuntimeAPIServer) -> None:
     server.fail_next("next")
     client = await Client.open(server)
     status, _, _ = await client.request("GET", f"{API}/invocation/next")
@@ -425,14 +430,14 @@ async def test_injected_500(server: RuntimeAPIServer) -> None:
     await client.close()
 
 
-async def test_unknown_path_is_404(server: RuntimeAPIServer) -> None:
+async def test_unknown_path_is_404(server: RecordingRuntimeAPIServer) -> None:
     client = await Client.open(server)
     status, _, _ = await client.request("GET", "/2018-06-01/nope")
     assert status == 404
     await client.close()
 
 
-async def test_abort_ends_body_and_sets_outcome(server: RuntimeAPIServer) -> None:
+async def test_abort_ends_body_and_sets_outcome(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
     await client.send(h11.Data(data=b"before the timeout"))
@@ -445,7 +450,7 @@ async def test_abort_ends_body_and_sets_outcome(server: RuntimeAPIServer) -> Non
     await client.close()
 
 
-async def test_truncated_stream_is_a_crash(server: RuntimeAPIServer) -> None:
+async def test_truncated_stream_is_a_crash(server: RecordingRuntimeAPIServer) -> None:
     inv = await handed_out(server)
     client = await start_stream(server, inv)
     await client.send(h11.Data(data=b"half"))
@@ -455,21 +460,21 @@ async def test_truncated_stream_is_a_crash(server: RuntimeAPIServer) -> None:
     assert await collect(inv) == b"half"
 
 
-async def test_head_is_none_when_never_answered(server: RuntimeAPIServer) -> None:
+async def test_head_is_none_when_never_answered(server: RecordingRuntimeAPIServer) -> None:
     inv = server.enqueue(b"{}", deadline_ms=deadline())
     inv.abort(InvocationOutcome(status="crash", error_type="Runtime.ExitError"))
     assert await inv.head() is None
     assert await collect(inv) == b""
 
 
-async def test_reusing_a_request_id_is_refused(server: RuntimeAPIServer) -> None:
+async def test_reusing_a_request_id_is_refused(server: RecordingRuntimeAPIServer) -> None:
     server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
     with pytest.raises(ValueError, match="already used"):
         server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
 
 
 async def test_without_recording_bodies_and_with_a_short_history() -> None:
-    srv = RuntimeAPIServer(record_bodies=False, history=3)
+    srv = RecordingRuntimeAPIServer(record_bodies=False, history=3)
     await srv.start()
     try:
         inv = await handed_out(srv)
@@ -493,7 +498,9 @@ async def test_without_recording_bodies_and_with_a_short_history() -> None:
 # -- the streamed body's own decoder (local/chunked.py) over raw bytes ------------------------
 
 
-async def _raw(server: RuntimeAPIServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _raw(
+    server: RecordingRuntimeAPIServer,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     host, port = server.address.split(":")
     return await asyncio.open_connection(host, int(port))
 
@@ -512,7 +519,7 @@ async def _reply_status(reader: asyncio.StreamReader) -> int:
 
 @pytest.mark.parametrize("step", [0, 1, 3])
 async def test_stream_whole_or_byte_by_byte_with_trailers_and_keep_alive(
-    server: RuntimeAPIServer, step: int
+    server: RecordingRuntimeAPIServer, step: int
 ) -> None:
     """Head, chunks, trailers and the next request in one write (step 0) or in small pieces:
     the chunks arrive whole, the trailers are parsed, the same connection serves GET /next."""
@@ -545,7 +552,7 @@ async def test_stream_whole_or_byte_by_byte_with_trailers_and_keep_alive(
     "bad", [b"zz\r\nhello\r\n", b"5\r\nhelloXX0\r\n\r\n", b"5\nhello\r\n0\r\n\r\n"]
 )
 async def test_malformed_chunk_framing_is_a_truncated_response(
-    server: RuntimeAPIServer, bad: bytes
+    server: RecordingRuntimeAPIServer, bad: bytes
 ) -> None:
     inv = await handed_out(server)
     reader, writer = await _raw(server)
@@ -559,7 +566,7 @@ async def test_malformed_chunk_framing_is_a_truncated_response(
 
 
 async def test_streamed_response_with_content_length_goes_through_h11(
-    server: RuntimeAPIServer,
+    server: RecordingRuntimeAPIServer,
 ) -> None:
     inv = await handed_out(server)
     reader, writer = await _raw(server)
@@ -571,7 +578,7 @@ async def test_streamed_response_with_content_length_goes_through_h11(
     writer.close()
 
 
-async def test_request_heads_read_line_by_line(server: RuntimeAPIServer) -> None:
+async def test_request_heads_read_line_by_line(server: RecordingRuntimeAPIServer) -> None:
     """Bare-LF heads are accepted as h11 accepts them; an oversized head or a leading blank
     line closes the connection without an answer, and the server keeps serving."""
     inv = server.enqueue(b"{}", deadline_ms=deadline())

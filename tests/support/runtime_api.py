@@ -1,7 +1,11 @@
 """Test fixtures around the strict Runtime API server, shared by the runtime, ASGI and emulator
 tests.
 
-- :class:`ThreadedRuntimeAPI`: a :class:`RuntimeAPIServer` on its own event loop in a background
+- :class:`RequestLog`: the test hooks of a server (every request recorded, up to ``history``;
+  :meth:`RequestLog.fail_next` answers the next request of a kind with a container error), and
+  :class:`RecordingRuntimeAPIServer`, a :class:`RuntimeAPIServer` with them, exposing
+  ``requests`` and ``fail_next`` as the tests use them.
+- :class:`ThreadedRuntimeAPI`: a recording server on its own event loop in a background
   thread, with blocking accessors bounded by timeouts (for sync tests and subprocess runtimes).
 - :func:`runtime_process`: starts ``python -m lambda_sse.runtime`` (or AWS's ``awslambdaric``)
   as a subprocess against a server and always stops it.
@@ -41,10 +45,13 @@ import pytest
 
 from lambda_sse.local.model import InvocationOutcome, ResponseHead
 from lambda_sse.local.runtime_api import RecordedRequest, RuntimeAPIServer, RuntimeInvocation
+from lambda_sse.local.runtime_protocol import FailKind
 from lambda_sse.runtime.prelude import PreludeDecoder
 
 __all__ = [
     "InvokeResult",
+    "RecordingRuntimeAPIServer",
+    "RequestLog",
     "RuntimeProcess",
     "ThreadedRuntimeAPI",
     "runtime_api",
@@ -56,6 +63,45 @@ __all__ = [
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 15.0
 REPO_SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+class RequestLog:
+    """Test hooks for a :class:`RuntimeAPIServer`: a bounded record of every request, and
+    failures injected on purpose (a 500 is a container error: the runtime must exit)."""
+
+    def __init__(self, *, history: int = 10_000, record_bodies: bool = True) -> None:
+        self.history = history
+        self.record_bodies = record_bodies
+        self.requests: list[RecordedRequest] = []
+        self._fail: dict[str, int] = {}
+
+    def request_started(self, record: RecordedRequest) -> None:
+        self.requests.append(record)
+        if len(self.requests) > self.history:
+            del self.requests[: len(self.requests) - self.history]
+
+    def injected_failure(self, kind: FailKind) -> int | None:
+        return self._fail.pop(kind, None)
+
+    def fail_next(self, kind: FailKind, status: int = 500) -> None:
+        """Answer the next request of this kind with ``status``."""
+        self._fail[kind] = status
+
+
+class RecordingRuntimeAPIServer(RuntimeAPIServer):
+    """A :class:`RuntimeAPIServer` with a :class:`RequestLog` plugged in. ``history`` bounds both
+    the requests recorded and the finished invocations remembered, as one knob."""
+
+    def __init__(self, *, history: int = 10_000, record_bodies: bool = True, **kw: Any) -> None:
+        self.log = RequestLog(history=history, record_bodies=record_bodies)
+        super().__init__(history=history, record_bodies=record_bodies, hooks=self.log, **kw)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.log.requests
+
+    def fail_next(self, kind: FailKind, status: int = 500) -> None:
+        self.log.fail_next(kind, status)
 
 
 @dataclass
@@ -88,14 +134,14 @@ class ThreadedRuntimeAPI:
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="runtime-api", daemon=True
         )
-        self.server: RuntimeAPIServer
+        self.server: RecordingRuntimeAPIServer
         self.address = ""
 
     def start(self) -> None:
         self._thread.start()
 
-        async def boot() -> RuntimeAPIServer:
-            server = RuntimeAPIServer(**self._kwargs)
+        async def boot() -> RecordingRuntimeAPIServer:
+            server = RecordingRuntimeAPIServer(**self._kwargs)
             await server.start()
             return server
 

@@ -42,7 +42,6 @@ __all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentState", "LocalStateError",
 # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib).
 INIT_TIMEOUT = 10.0
 _LINE_LIMIT = 256 * 1024  # longer output lines are forwarded in pieces
-_KEEP_REQUESTS = 64  # Runtime API requests kept for inspection per environment
 _MEMORY_EVERY = 0.05  # seconds between /proc reads of the peak memory
 
 EnvironmentState = Literal["new", "starting", "ready", "stopping", "dead"]
@@ -320,14 +319,11 @@ class Environment:
         return inv
 
     def release(self, inv: RuntimeInvocation) -> None:
-        """The invocation ended: free its slot and what the server recorded of it (a warm
-        environment lives for hours; its bodies must not pile up)."""
+        """The invocation ended: free its slot and what it recorded (a warm environment lives
+        for hours; its bodies must not pile up)."""
         self.in_flight.discard(inv)
         self.last_used = self._clock()
         inv.chunks.clear()
-        requests = self.server.requests
-        if len(requests) > _KEEP_REQUESTS:
-            del requests[: len(requests) - _KEEP_REQUESTS]
 
     async def kill(self) -> None:
         """SIGKILL the whole process group now (a timeout, a failed init)."""
