@@ -1,7 +1,8 @@
 """One invocation, start to outcome: run the handler, then post a response or an error.
 
-Two flavours with the same steps: blocking (sync handlers; no asyncio) and async (async handlers,
-on the environment loop). The steps:
+One sans-IO core, :func:`invocation`, holds every rule; :func:`invoke_sync` (sync handlers, no
+asyncio) and :func:`invoke_async` (async handlers, on the environment loop) only perform its
+steps (see :mod:`lambda_sse.runtime.steps`). The rules:
 
 1. decode the event (bad JSON is ``Runtime.UnmarshalError``, as in awslambdaric);
 2. call the handler: ``(event, context)``, or ``(event, response_stream, context)`` when it is
@@ -17,11 +18,10 @@ from __future__ import annotations
 import json
 
 from lambda_sse.aws import BUFFERED_LIMIT
+from lambda_sse.errors import LambdaSSEError
 from lambda_sse.runtime.client import (
     API,
     AsyncRuntimeClient,
-    AsyncStreamSink,
-    BlockingStreamSink,
     NextInvocation,
     RuntimeClient,
     answer_headers,
@@ -34,18 +34,23 @@ from lambda_sse.runtime.report import (
     function_error_type,
     xray_cause,
 )
+from lambda_sse.runtime.steps import drive, drive_async
 from lambda_sse.runtime.stream import ResponseStream, SyncResponseStream
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Generator
     from typing import Any
 
-__all__ = ["BUFFERED_LIMIT", "Outcome", "invoke_async", "invoke_sync"]
+    from lambda_sse.runtime.steps import Step
+
+    Stream = ResponseStream | SyncResponseStream
+
+__all__ = ["BUFFERED_LIMIT", "Outcome", "invocation", "invoke_async", "invoke_sync"]
 
 
-class _Failure(Exception):
-    """Internal: report this error document on /error."""
+class _Failure(LambdaSSEError):
+    """Internal: report this error document on /error (never leaves this module)."""
 
     def __init__(self, doc: dict[str, Any], error_type: str, xray_cause: str | None = None) -> None:
         super().__init__(doc.get("errorMessage", ""))
@@ -141,11 +146,72 @@ def _handler_failure(exc: BaseException, request_id: str) -> _Failure:
     return _Failure(error_document(exc, request_id), function_error_type(exc), xray_cause(exc))
 
 
-def _stream_target(client: RuntimeClient | AsyncRuntimeClient, request_id: str) -> str:
+# -- the core ------------------------------------------------------------------------------------
+
+# The steps a shell performs (argument in brackets; each returns what it says or None):
+CALL = 0  # (handler, args): the handler's return value; an awaitable one is awaited, except
+# that the blocking shell leaves a sync streaming handler's result as it is
+OPEN_STREAM = 1  # (None): the response stream of this invocation (the shell keeps its sink)
+STREAM_FAIL = 2  # (trailers): end the stream with the error trailers
+STREAM_END = 3  # (None): end the stream
+SINK_FINISH = 4  # (None): read the Runtime API's answer to the streamed body
+SINK_ABORT = 5  # (None): drop the stream's connection (nothing was sent)
+POST_ERROR = 6  # ((doc, error type, X-Ray cause)): POST /error
+POST_RESPONSE = 7  # ((body, content type)): POST /response, buffered
+
+
+def invocation(
+    handler: Callable[..., Any], streaming: bool, inv: NextInvocation, *, set_environ: bool = True
+) -> Generator[Step, Any, Outcome]:
+    """Every rule of one invocation, as steps (see the module docstring)."""
+    rid = inv.request_id
+    try:
+        event, context = _prepare(inv, set_environ=set_environ)
+        if streaming:
+            stream = yield (OPEN_STREAM, None)
+            outcome, result = yield from _streamed(handler, event, stream, context, rid)
+            if outcome is not None:
+                return outcome
+        else:
+            try:
+                result = yield (CALL, (handler, (event, context), False))
+            except Exception as exc:
+                raise _handler_failure(exc, rid) from exc
+        body, content_type = _marshal(result, rid)
+    except _Failure as failure:
+        yield (POST_ERROR, (failure.doc, failure.error_type, failure.xray_cause))
+        return Outcome("error", failure.error_type)
+    yield (POST_RESPONSE, (body, content_type))
+    return Outcome("buffered")
+
+
+def _streamed(
+    handler: Callable[..., Any], event: Any, stream: Stream, context: LambdaContext, rid: str
+) -> Generator[Step, Any, tuple[Outcome | None, Any]]:
+    """A streaming handler's run; ``(None, value)`` means "send value buffered"."""
+    try:
+        result = yield (CALL, (handler, (event, stream, context), True))
+    except Exception as exc:
+        if not stream.started:
+            yield (SINK_ABORT, None)
+            raise _handler_failure(exc, rid) from exc
+        _log_exception(exc, rid)
+        if not stream.ended:
+            yield (STREAM_FAIL, error_trailers(exc, rid))
+        yield (SINK_FINISH, None)
+        return Outcome("stream_error", function_error_type(exc)), None
+    if not stream.touched and result is not None:
+        return None, result
+    yield (STREAM_END, None)
+    yield (SINK_FINISH, None)
+    return Outcome("streamed"), None
+
+
+def _stream_target(request_id: str) -> str:
     return f"{API}/invocation/{request_id}/response"
 
 
-# ---------------------------------------------------------------------------------------------
+# -- the blocking shell ---------------------------------------------------------------------------
 
 
 def invoke_sync(
@@ -156,64 +222,48 @@ def invoke_sync(
     *,
     set_environ: bool = True,
 ) -> Outcome:
+    """Run one invocation of a sync handler, blocking; a coroutine a buffered handler returns
+    is run to its end on the environment's loop."""
     rid = inv.request_id
-    try:
-        event, context = _prepare(inv, set_environ=set_environ)
-        if streaming:
+    stream: SyncResponseStream | None = None
+    sink: Any = None
+
+    def perform(step: Step) -> Any:
+        nonlocal stream, sink
+        op, arg = step
+        if op == CALL:
+            fn, args, streamed = arg
+            result = fn(*args)
+            if not streamed and hasattr(result, "__await__"):
+                from lambda_sse.runtime.aio import run
+
+                result = run(result)
+            return result
+        if op == POST_RESPONSE:
+            client.post_response(rid, arg[0], arg[1], inv.invocation_id)
+        elif op == POST_ERROR:
+            client.post_error(rid, arg[0], arg[1], arg[2], inv.invocation_id)
+        elif op == OPEN_STREAM:
             sink = client.stream_sink()
-            stream = SyncResponseStream(
-                sink, _stream_target(client, rid), client.address, answer_headers(inv.invocation_id)
-            )
-            outcome, result = _stream_sync(handler, event, stream, sink, context, rid)
-            if outcome is not None:
-                return outcome
+            headers = answer_headers(inv.invocation_id)
+            stream = SyncResponseStream(sink, _stream_target(rid), client.address, headers)
+            return stream
+        elif op == STREAM_END:
+            assert stream is not None
+            stream.end()
+        elif op == SINK_FINISH:
+            sink.finish()
+        elif op == STREAM_FAIL:
+            assert stream is not None
+            stream._fail(arg)
         else:
-            try:
-                result = handler(event, context)
-                if hasattr(result, "__await__"):
-                    from lambda_sse.runtime.aio import run
-
-                    result = run(result)
-            except Exception as exc:
-                raise _handler_failure(exc, rid) from exc
-        body, content_type = _marshal(result, rid)
-    except _Failure as failure:
-        client.post_error(
-            rid, failure.doc, failure.error_type, failure.xray_cause, inv.invocation_id
-        )
-        return Outcome("error", failure.error_type)
-    client.post_response(rid, body, content_type, inv.invocation_id)
-    return Outcome("buffered")
-
-
-def _stream_sync(
-    handler: Callable[..., Any],
-    event: Any,
-    stream: SyncResponseStream,
-    sink: BlockingStreamSink,
-    context: LambdaContext,
-    rid: str,
-) -> tuple[Outcome | None, Any]:
-    """Run a sync streaming handler; ``(None, value)`` means "send value buffered"."""
-    try:
-        result = handler(event, stream, context)
-    except Exception as exc:
-        if not stream.started:
             sink.abort()
-            raise _handler_failure(exc, rid) from exc
-        _log_exception(exc, rid)
-        if not stream.ended:
-            stream._fail(error_trailers(exc, rid))
-        sink.finish()
-        return Outcome("stream_error", function_error_type(exc)), None
-    if not stream.touched and result is not None:
-        return None, result
-    stream.end()
-    sink.finish()
-    return Outcome("streamed"), None
+        return None
+
+    return drive(invocation(handler, streaming, inv, set_environ=set_environ), perform)
 
 
-# ---------------------------------------------------------------------------------------------
+# -- the asyncio shell ----------------------------------------------------------------------------
 
 
 async def invoke_async(
@@ -224,57 +274,39 @@ async def invoke_async(
     *,
     set_environ: bool = True,
 ) -> Outcome:
+    """Run one invocation on the environment's loop; awaitable results are awaited."""
     rid = inv.request_id
-    try:
-        event, context = _prepare(inv, set_environ=set_environ)
-        if streaming:
+    stream: ResponseStream | None = None
+    sink: Any = None
+
+    async def perform(step: Step) -> Any:
+        nonlocal stream, sink
+        op, arg = step
+        if op == CALL:
+            fn, args, _ = arg
+            result = fn(*args)
+            if hasattr(result, "__await__"):
+                result = await result
+            return result
+        if op == POST_RESPONSE:
+            await client.post_response(rid, arg[0], arg[1], inv.invocation_id)
+        elif op == POST_ERROR:
+            await client.post_error(rid, arg[0], arg[1], arg[2], inv.invocation_id)
+        elif op == OPEN_STREAM:
             sink = client.stream_sink()
-            stream = ResponseStream(
-                sink, _stream_target(client, rid), client.address, answer_headers(inv.invocation_id)
-            )
-            outcome, result = await _stream_async(handler, event, stream, sink, context, rid)
-            if outcome is not None:
-                return outcome
+            headers = answer_headers(inv.invocation_id)
+            stream = ResponseStream(sink, _stream_target(rid), client.address, headers)
+            return stream
+        elif op == STREAM_END:
+            assert stream is not None
+            await stream.end()
+        elif op == SINK_FINISH:
+            await sink.finish()
+        elif op == STREAM_FAIL:
+            assert stream is not None
+            await stream._fail(arg)
         else:
-            try:
-                result = handler(event, context)
-                if hasattr(result, "__await__"):
-                    result = await result
-            except Exception as exc:
-                raise _handler_failure(exc, rid) from exc
-        body, content_type = _marshal(result, rid)
-    except _Failure as failure:
-        await client.post_error(
-            rid, failure.doc, failure.error_type, failure.xray_cause, inv.invocation_id
-        )
-        return Outcome("error", failure.error_type)
-    await client.post_response(rid, body, content_type, inv.invocation_id)
-    return Outcome("buffered")
-
-
-async def _stream_async(
-    handler: Callable[..., Any],
-    event: Any,
-    stream: ResponseStream,
-    sink: AsyncStreamSink,
-    context: LambdaContext,
-    rid: str,
-) -> tuple[Outcome | None, Any]:
-    try:
-        result = handler(event, stream, context)
-        if hasattr(result, "__await__"):
-            result = await result
-    except Exception as exc:
-        if not stream.started:
             sink.abort()
-            raise _handler_failure(exc, rid) from exc
-        _log_exception(exc, rid)
-        if not stream.ended:
-            await stream._fail(error_trailers(exc, rid))
-        await sink.finish()
-        return Outcome("stream_error", function_error_type(exc)), None
-    if not stream.touched and result is not None:
-        return None, result
-    await stream.end()
-    await sink.finish()
-    return Outcome("streamed"), None
+        return None
+
+    return await drive_async(invocation(handler, streaming, inv, set_environ=set_environ), perform)

@@ -2,9 +2,11 @@
 
 ``python -m lambda_sse.runtime [module.function]`` lands in :func:`main`. A sync handler runs in a
 plain blocking loop that never imports asyncio; an async handler gets the environment's one event
-loop (:mod:`lambda_sse.runtime.aio`). With ``AWS_LAMBDA_MAX_CONCURRENCY`` (Lambda Managed
-Instances, docs: runtimes-custom.html#runtimes-custom-managed-instances) that many invocations run
-at once: async handlers as that many workers on the one loop, sync handlers in that many threads.
+loop (:mod:`lambda_sse.runtime.aio`). Both run the same sans-IO cores, :func:`_worker` and
+:func:`_callbacks` (see :mod:`lambda_sse.runtime.steps`): only how a step is performed differs.
+With ``AWS_LAMBDA_MAX_CONCURRENCY`` (Lambda Managed Instances, docs:
+runtimes-custom.html#runtimes-custom-managed-instances) that many invocations run at once: async
+handlers as that many workers on the one loop, sync handlers in that many threads.
 
 Process exit codes: 0 after SIGTERM (shutdown callbacks ran), 1 when init failed or the Runtime
 API answered 500 / went away (AWS asks the runtime to exit then), 2 for a bad command line.
@@ -23,15 +25,17 @@ from lambda_sse.runtime.handler import HandlerLoadError, is_async_callable, load
 from lambda_sse.runtime.invoke import invoke_sync
 from lambda_sse.runtime.logs import install_logging, log_line
 from lambda_sse.runtime.report import error_document
+from lambda_sse.runtime.steps import drive, drive_async
 from lambda_sse.runtime.stream import is_streaming
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
+    from collections.abc import Callable, Generator
     from typing import Any
 
     from lambda_sse.runtime.client import AsyncRuntimeClient
+    from lambda_sse.runtime.steps import Step
 
 __all__ = ["main"]
 
@@ -128,39 +132,52 @@ def _init_failed(client: RuntimeClient, exc: BaseException, error_type: str, mes
 # Shutdown
 
 
-def _run_callbacks_sync() -> None:
+AWAIT = 10  # a step of the shutdown core: (awaitable) -> its result
+
+
+def _callbacks() -> Generator[Step, Any, None]:
+    """The shutdown core: every callback once, most recent first; a failure is logged."""
     for callback in shutdown.take():
         try:
             result = callback()
             if shutdown.is_awaitable(result):
-                from lambda_sse.runtime.aio import run
-
-                run(result)
+                yield (AWAIT, result)
         except Exception as exc:
             log_line("ERROR", f"shutdown callback {callback!r} failed: {exc!r}", "")
+
+
+def _run_callbacks_sync() -> None:
+    def perform(step: Step) -> Any:
+        from lambda_sse.runtime.aio import run
+
+        return run(step[1])
+
+    drive(_callbacks(), perform)
 
 
 async def _run_callbacks_async() -> None:
-    for callback in shutdown.take():
-        try:
-            result = callback()
-            if shutdown.is_awaitable(result):
-                await result
-        except Exception as exc:
-            log_line("ERROR", f"shutdown callback {callback!r} failed: {exc!r}", "")
+    async def perform(step: Step) -> Any:
+        return await step[1]
+
+    await drive_async(_callbacks(), perform)
 
 
 # ---------------------------------------------------------------------------------------------
 # Sync handlers: blocking, no asyncio
 
 
-def _worker_sync(
-    client: RuntimeClient, handler: Callable[..., Any], streaming: bool, set_environ: bool
-) -> None:
+NEXT = 11  # a step of the worker core: (None) -> the next invocation
+INVOKE = 12  # (invocation) -> its outcome
+
+
+def _worker() -> Generator[Step, Any, None]:
+    """The worker core: GET /next, run the invocation, repeat. A reply the Runtime API refused
+    (not a 500) or a broken response connection costs that invocation only; a 500 or a Runtime
+    API that is gone ends the worker (AWS asks the runtime to exit then)."""
     while True:
-        inv = client.next()
+        inv = yield (NEXT, None)
         try:
-            invoke_sync(client, handler, streaming, inv, set_environ=set_environ)
+            yield (INVOKE, inv)
         except (RuntimeAPIError, OSError) as exc:
             if isinstance(exc, RuntimeAPIError) and not _fatal(exc):
                 log_line("ERROR", f"the Runtime API refused a reply: {exc}", inv.request_id)
@@ -170,6 +187,17 @@ def _worker_sync(
                 log_line("ERROR", f"response connection failed: {exc!r}", inv.request_id)
                 continue
             raise
+
+
+def _worker_sync(
+    client: RuntimeClient, handler: Callable[..., Any], streaming: bool, set_environ: bool
+) -> None:
+    def perform(step: Step) -> Any:
+        if step[0] == NEXT:
+            return client.next()
+        return invoke_sync(client, handler, streaming, step[1], set_environ=set_environ)
+
+    drive(_worker(), perform)
 
 
 def _thread_worker(
@@ -222,18 +250,12 @@ async def _worker_async(
 ) -> None:
     from lambda_sse.runtime.invoke import invoke_async
 
-    while True:
-        inv = await client.next()
-        try:
-            await invoke_async(client, handler, streaming, inv, set_environ=set_environ)
-        except (RuntimeAPIError, OSError) as exc:
-            if isinstance(exc, RuntimeAPIError) and not _fatal(exc):
-                log_line("ERROR", f"the Runtime API refused a reply: {exc}", inv.request_id)
-                continue
-            if isinstance(exc, OSError) and not isinstance(exc, ConnectionRefusedError):
-                log_line("ERROR", f"response connection failed: {exc!r}", inv.request_id)
-                continue
-            raise
+    async def perform(step: Step) -> Any:
+        if step[0] == NEXT:
+            return await client.next()
+        return await invoke_async(client, handler, streaming, step[1], set_environ=set_environ)
+
+    await drive_async(_worker(), perform)
 
 
 async def _serve_async(

@@ -20,6 +20,7 @@ __all__ = ["error_document", "error_trailers", "function_error_type", "xray_caus
 _OWN_FRAMES = (
     "/lambda_sse/runtime/loop.py",
     "/lambda_sse/runtime/invoke.py",
+    "/lambda_sse/runtime/steps.py",
     "/lambda_sse/runtime/handler.py",
 )
 
