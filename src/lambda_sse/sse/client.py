@@ -33,9 +33,17 @@ import random as _random
 import re
 import socket
 import threading
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import httpx
@@ -215,6 +223,13 @@ class ReconnectPolicy:
 # that HTTP refuses) are TransportErrors too, but would fail the same way forever.
 _FATAL_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
+# The steps of EventSource._session (see there); a step is ``(op, argument)``.
+_OPEN, _SNIPPET, _READ, _CLOSE, _EMIT, _SLEEP = range(6)
+_OPEN_STEP = (_OPEN, None)
+_SNIPPET_STEP = (_SNIPPET, None)
+_READ_STEP = (_READ, None)
+_CLOSE_STEP = (_CLOSE, None)
+
 
 def _fatal(error: httpx.HTTPError, url: httpx.URL) -> EventSourceError:
     return EventSourceError(f"cannot connect to {url}: {type(error).__name__}: {error}")
@@ -317,7 +332,7 @@ class EventSource:
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self._method = method
         self._content = content
-        self._client = client
+        self._client_given = client
         self._transport = transport
         self._sleep = sleep
         self._async_sleep = async_sleep
@@ -372,6 +387,99 @@ class EventSource:
                 self._policy.retry_ms = decoder.retry
         return events
 
+    # -- the sans-IO core of both loops ----------------------------------------------------------
+
+    def _session(self) -> Generator[tuple[int, Any], Any, None]:
+        """The reconnect loop of WHATWG HTML 9.2.3 as steps (``_OPEN``: a response;
+        ``_SNIPPET``: the start of its body; ``_READ``: the next chunk, None at the end;
+        ``_CLOSE``; ``_EMIT``: hand an event to the caller; ``_SLEEP``). The ``for`` and
+        ``async for`` shells only perform them, so the two cannot behave differently."""
+        while not self._stopped():
+            delivered = False
+            error: httpx.HTTPError | None = None
+            self.ready_state = CONNECTING
+            try:
+                response = yield _OPEN_STEP
+                try:
+                    self.response = response
+                    if self._stopped():
+                        return
+                    refused = response.status_code not in (200, 204)
+                    check_response(response, (yield _SNIPPET_STEP) if refused else b"")
+                    self.ready_state = OPEN
+                    try:
+                        while (chunk := (yield _READ_STEP)) is not None:
+                            try:
+                                events = self._events(chunk)
+                            except SSELimitError as exc:
+                                for event in exc.events:
+                                    yield (_EMIT, event)
+                                raise
+                            for event in events:
+                                delivered = True
+                                yield (_EMIT, event)
+                                if self._stopped():
+                                    return
+                            if self._stopped():
+                                return
+                    finally:
+                        self._decoder.close()  # a pending block dies with its stream
+                except Exception:
+                    yield _CLOSE_STEP
+                    raise
+                yield _CLOSE_STEP
+            except _FATAL_TRANSPORT as exc:
+                raise _fatal(exc, self.url) from exc
+            except httpx.TooManyRedirects as exc:
+                raise EventSourceError(f"{self.url}: {exc}", self.response) from exc
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                error = exc
+            except Exception:
+                if self._stopped():
+                    return  # close() from another thread or task tore the connection down
+                raise
+            if self._stopped():
+                return
+            self.ready_state = CONNECTING
+            delay = self._policy.attempt_ended(delivered, error, self.response)
+            logger.debug("reconnecting to %s in %.3f s after %r", self.url, delay, error)
+            yield (_SLEEP, delay)
+
+    def _client(self, flavour: type[httpx.Client | httpx.AsyncClient]) -> tuple[Any, bool]:
+        """The client to iterate with (and whether this object owns it), checked against the
+        flavour of iteration."""
+        sync = flavour is httpx.Client
+        client = self._client_given
+        if client is None:
+            transport = self._transport
+            wanted = httpx.BaseTransport if sync else httpx.AsyncBaseTransport
+            if transport is not None and not isinstance(transport, wanted):
+                raise EventSourceOptionError(
+                    "transport is async: iterate with async for, or pass an httpx.BaseTransport"
+                    if sync
+                    else "transport is sync: iterate with for, or pass an httpx.AsyncBaseTransport",
+                    key="transport",
+                )
+            return flavour(transport=transport), True  # type: ignore[arg-type]  # checked above
+        if not isinstance(client, flavour):
+            raise EventSourceOptionError(
+                "client is an httpx.AsyncClient: iterate with async for, or pass an httpx.Client"
+                if sync
+                else "client is an httpx.Client: iterate with for, or pass an httpx.AsyncClient",
+                key="client",
+            )
+        return client, False
+
+    def _stream_args(self) -> dict[str, Any]:
+        return {
+            "method": self._method,
+            "url": self.url,
+            "headers": self._request_headers(),
+            "content": self._content,
+            "timeout": self._timeout,
+            "follow_redirects": True,
+        }
+
     # -- sync --------------------------------------------------------------------------------
 
     def __iter__(self) -> Generator[ServerSentEvent, None, None]:
@@ -380,77 +488,48 @@ class EventSource:
 
     def _run_sync(self) -> Generator[ServerSentEvent, None, None]:
         self._owner = threading.get_ident()
-        client = self._client
-        owned = client is None
-        if client is None:
-            transport = self._transport
-            if transport is not None and not isinstance(transport, httpx.BaseTransport):
-                raise EventSourceOptionError(
-                    "transport is async: iterate with async for, or pass an httpx.BaseTransport",
-                    key="transport",
-                )
-            client = httpx.Client(transport=transport)
-        elif not isinstance(client, httpx.Client):
-            raise EventSourceOptionError(
-                "client is an httpx.AsyncClient: iterate with async for, or pass an httpx.Client",
-                key="client",
-            )
+        client, owned = self._client(httpx.Client)
+        core = self._session()
+        opened: Any = None  # the response's context manager while one is open
+        chunks: Iterator[bytes] | None = None
+        value: Any = None
+        error: Exception | None = None
         try:
-            while not self._stopped():
-                delivered = False
-                error: httpx.HTTPError | None = None
-                self.ready_state = CONNECTING
+            while True:
                 try:
-                    with client.stream(
-                        self._method,
-                        self.url,
-                        headers=self._request_headers(),
-                        content=self._content,
-                        timeout=self._timeout,
-                        follow_redirects=True,
-                    ) as response:
-                        self.response = response
-                        if self._stopped():
-                            return
-                        refused = response.status_code not in (200, 204)
-                        check_response(response, _snippet(response) if refused else b"")
-                        self.ready_state = OPEN
-                        try:
-                            for chunk in response.iter_bytes():
-                                try:
-                                    events = self._events(chunk)
-                                except SSELimitError as exc:
-                                    yield from exc.events
-                                    raise
-                                for event in events:
-                                    delivered = True
-                                    yield event
-                                    if self._stopped():
-                                        return
-                                if self._stopped():
-                                    return
-                        finally:
-                            self._decoder.close()  # a pending block dies with its stream
-                except _FATAL_TRANSPORT as exc:
-                    raise _fatal(exc, self.url) from exc
-                except httpx.TooManyRedirects as exc:
-                    raise EventSourceError(f"{self.url}: {exc}", self.response) from exc
-                except (httpx.TransportError, httpx.DecodingError) as exc:
-                    error = exc
-                except Exception:
-                    if self._stopped():
-                        return  # close() from another thread tore the connection down
-                    raise
-                if self._stopped():
+                    step = core.send(value) if error is None else core.throw(error)
+                except StopIteration:
                     return
-                self.ready_state = CONNECTING
-                delay = self._policy.attempt_ended(delivered, error, self.response)
-                logger.debug("reconnecting to %s in %.3f s after %r", self.url, delay, error)
-                if self._sleep is not None:
-                    self._sleep(delay)
-                else:
-                    self._wake.wait(delay)
+                value = error = None
+                op, arg = step
+                if op == _EMIT:
+                    yield arg
+                    continue
+                try:
+                    if op == _READ:
+                        if chunks is None:
+                            chunks = self.response.iter_bytes()  # type: ignore[union-attr]
+                        value = next(chunks, None)
+                    elif op == _OPEN:
+                        opened, chunks = client.stream(**self._stream_args()), None
+                        value = opened.__enter__()
+                    elif op == _CLOSE:
+                        opened, closing = None, opened
+                        if closing is not None:
+                            closing.__exit__(None, None, None)
+                    elif op == _SNIPPET:
+                        value = _snippet(self.response)  # type: ignore[arg-type]
+                    elif self._sleep is not None:
+                        self._sleep(arg)
+                    else:
+                        self._wake.wait(arg)
+                except Exception as exc:
+                    error = exc
         finally:
+            core.close()
+            if opened is not None:
+                with contextlib.suppress(Exception):
+                    opened.__exit__(None, None, None)
             self.ready_state = CLOSED
             if owned:
                 client.close()
@@ -507,81 +586,51 @@ class EventSource:
         return self._async_iterator
 
     async def _run_async(self) -> AsyncGenerator[ServerSentEvent, None]:
-        client = self._client
-        owned = client is None
-        if client is None:
-            transport = self._transport
-            if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-                raise EventSourceOptionError(
-                    "transport is sync: iterate with for, or pass an httpx.AsyncBaseTransport",
-                    key="transport",
-                )
-            client = httpx.AsyncClient(transport=transport)
-        elif not isinstance(client, httpx.AsyncClient):
-            raise EventSourceOptionError(
-                "client is an httpx.Client: iterate with for, or pass an httpx.AsyncClient",
-                key="client",
-            )
+        client, owned = self._client(httpx.AsyncClient)
+        core = self._session()
+        opened: Any = None
+        chunks: AsyncIterator[bytes] | None = None
+        value: Any = None
+        error: Exception | None = None
         try:
-            while not self._stopped():
-                delivered = False
-                error: httpx.HTTPError | None = None
-                self.ready_state = CONNECTING
+            while True:
                 try:
-                    async with client.stream(
-                        self._method,
-                        self.url,
-                        headers=self._request_headers(),
-                        content=self._content,
-                        timeout=self._timeout,
-                        follow_redirects=True,
-                    ) as response:
-                        self.response = response
-                        if self._stopped():
-                            return
-                        refused = response.status_code not in (200, 204)
-                        check_response(response, await _async_snippet(response) if refused else b"")
-                        self.ready_state = OPEN
-                        try:
-                            async for chunk in response.aiter_bytes():
-                                try:
-                                    events = self._events(chunk)
-                                except SSELimitError as exc:
-                                    for event in exc.events:
-                                        yield event
-                                    raise
-                                for event in events:
-                                    delivered = True
-                                    yield event
-                                    if self._stopped():
-                                        return
-                                if self._stopped():
-                                    return
-                        finally:
-                            self._decoder.close()
-                except _FATAL_TRANSPORT as exc:
-                    raise _fatal(exc, self.url) from exc
-                except httpx.TooManyRedirects as exc:
-                    raise EventSourceError(f"{self.url}: {exc}", self.response) from exc
-                except (httpx.TransportError, httpx.DecodingError) as exc:
-                    error = exc
-                except Exception:
-                    if self._stopped():
-                        return
-                    raise
-                if self._stopped():
+                    step = core.send(value) if error is None else core.throw(error)
+                except StopIteration:
                     return
-                self.ready_state = CONNECTING
-                delay = self._policy.attempt_ended(delivered, error, self.response)
-                logger.debug("reconnecting to %s in %.3f s after %r", self.url, delay, error)
-                if self._async_sleep is not None:
-                    await self._async_sleep(delay)
-                else:
-                    # An Event of this loop, so aclose() from another task cuts the wait short.
-                    self._async_wake = anyio.Event()
-                    with anyio.move_on_after(delay):
-                        await self._async_wake.wait()
+                value = error = None
+                op, arg = step
+                if op == _EMIT:
+                    yield arg
+                    continue
+                try:
+                    if op == _READ:
+                        if chunks is None:
+                            chunks = self.response.aiter_bytes()  # type: ignore[union-attr]
+                        value = await anext(chunks, None)
+                    elif op == _OPEN:
+                        opened, chunks = client.stream(**self._stream_args()), None
+                        value = await opened.__aenter__()
+                    elif op == _CLOSE:
+                        opened, closing = None, opened
+                        if closing is not None:
+                            await closing.__aexit__(None, None, None)
+                    elif op == _SNIPPET:
+                        value = await _async_snippet(self.response)  # type: ignore[arg-type]
+                    elif self._async_sleep is not None:
+                        await self._async_sleep(arg)
+                    else:
+                        # An Event of this loop, so aclose() from another task cuts the wait short.
+                        self._async_wake = anyio.Event()
+                        with anyio.move_on_after(arg):
+                            await self._async_wake.wait()
+                except Exception as exc:
+                    error = exc
         finally:
+            core.close()
+            if opened is not None:
+                with contextlib.suppress(Exception):
+                    await opened.__aexit__(None, None, None)
             self.ready_state = CLOSED
             if owned:
                 await client.aclose()
