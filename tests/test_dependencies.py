@@ -17,7 +17,12 @@ PYPROJECT = SRC.parent.parent / "pyproject.toml"
 DISTRIBUTIONS = {"yaml": "pyyaml"}
 # Which extra a module's imports must be declared in, by path under src/lambda_sse; the rest
 # (runtime, sse codec, events, asgi, errors, aws) must need nothing outside the standard library.
-EXTRAS = {"sse/client.py": "client", "local/": "local", "cli.py": "local"}
+EXTRAS = {
+    "sse/client.py": "client",
+    "sse/policy.py": "client",
+    "local/": "local",
+    "cli.py": "local",
+}
 
 
 def _optional(node: ast.AST) -> bool:
