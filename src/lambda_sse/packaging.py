@@ -25,6 +25,9 @@ read-only, so Python would otherwise compile them again at every cold start).
 The planning half (which files go where, with which mode) only reads the disk; :func:`run`,
 :func:`install_requirements`, :func:`compile_entries` and :func:`write_zip` write files or start
 processes.
+
+Why this module is longer than 400 lines: one command; its planning half and its writing half
+share the file rules and are read together.
 """
 
 from __future__ import annotations

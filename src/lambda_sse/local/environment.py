@@ -12,6 +12,9 @@ group (``start_new_session``), so stopping it never leaves a grandchild behind. 
 
 When the process exits while invocations are in flight, each is aborted with ``Runtime.ExitError``
 and the message Lambda writes ("Runtime exited with error: exit status 1").
+
+Why this module is longer than 400 lines: one process's life (spawn, init, invocations in
+flight, output, exit, kill) is one state machine, read in one place.
 """
 
 from __future__ import annotations

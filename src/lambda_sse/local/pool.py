@@ -17,6 +17,9 @@ What Lambda's control plane does for on-demand functions, on one machine:
 Streamed bodies pass Lambda's bandwidth limiter (:mod:`lambda_sse.local.limiter`) unless limits
 are off; a front door adds its own buckets (API Gateway REST's) with ``invoke(..., buckets=...)``.
 START / END / REPORT lines go to the log sink (:mod:`lambda_sse.local.logs`).
+
+Why this module is longer than 400 lines: the control plane's rules (reuse, cold start,
+throttle, timeout, reap, reload) act on the same table of environments and are read together.
 """
 
 from __future__ import annotations

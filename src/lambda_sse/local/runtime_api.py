@@ -22,6 +22,10 @@ Memory: with ``record_bodies=False`` (the emulator) an invocation keeps no body 
 200 MB stream of small chunks costs nothing beyond the queue; ``history`` bounds how many finished
 invocations are remembered. Requests are recorded only when ``hooks`` are given (the test
 support's recording server does; it also injects failures).
+
+Why this module is longer than 400 lines: one class, the I/O of every endpoint; the rules are
+already out in :mod:`lambda_sse.local.runtime_protocol`, the wire in
+:mod:`lambda_sse.local.runtime_wire`.
 """
 
 from __future__ import annotations

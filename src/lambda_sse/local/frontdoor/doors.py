@@ -15,6 +15,9 @@ Facts (AWS's docs, cited in :mod:`lambda_sse.aws` and docs/limits.md):
   streams a prelude's status and headers, or the raw body with its content type (200 MB); a
   buffered result in RESPONSE_STREAM mode passes through verbatim. Throttled: 429 (UNCONFIRMED).
 - A client that goes away detaches the invocation: the function keeps running, as on AWS.
+
+Why this module is longer than 400 lines: both front doors apply the same AWS rules
+(payload limits, timeouts, prelude, detaching) over one Invoker, side by side for comparison.
 """
 
 from __future__ import annotations
