@@ -186,8 +186,11 @@ async def test_buffered_errors_are_502_on_rest_and_url() -> None:
 
 async def test_reserved_concurrency_throttles_500_on_rest_and_429_on_url() -> None:
     async with stack() as s, httpx.AsyncClient(timeout=20) as client:
-        slow = asyncio.ensure_future(client.get(f"{s.rest}/test/items/1?mode=sleep&seconds=1.5"))
-        await asyncio.sleep(0.6)
+        slow = asyncio.ensure_future(client.get(f"{s.rest}/test/items/1?mode=sleep&seconds=3"))
+        # Wait until Lambda counts it in flight (its START line), not a guessed time.
+        async with asyncio.timeout(20):
+            while not any(t.startswith("START") for t in s.records.texts()):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
         rest = await client.get(f"{s.rest}/test/items/2")
         url = await client.get(s.urls["buffered"])
         assert rest.status_code == 500

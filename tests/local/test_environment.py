@@ -87,7 +87,9 @@ async def test_function_output_is_forwarded_line_by_line_with_the_request() -> N
     rec = Recorder()
     async with started(bootstrap_fn(), sink=rec) as env:
         await invoke(env, event(action="echo"), "req-42")
-        await asyncio.sleep(0.1)  # stdout is read concurrently
+        async with asyncio.timeout(LIMIT):  # stdout is read concurrently: wait for its line
+            while "handled req-42" not in rec.lines_for("req-42"):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
     assert "init done" in rec.texts("output")
     assert "handled req-42" in rec.lines_for("req-42")
     assert all(r.function == "boot" for r in rec.records)

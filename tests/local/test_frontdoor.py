@@ -212,7 +212,7 @@ async def test_rest_integration_timeout_is_504_and_detaches() -> None:
         response = await client.get(f"{h.rest}/dev/items/1")
         assert response.status_code == 504
         assert response.json() == {"message": "Endpoint request timed out"}
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 4.0  # well under the script's 5 s: the timeout cut it
         assert h.invoker.invocations[0].detached.is_set()
 
 
@@ -336,7 +336,7 @@ async def test_rest_stream_idle_timeout_closes_the_connection() -> None:
         started = time.monotonic()
         with pytest.raises(httpx.RemoteProtocolError):
             await read_into(client, f"{h.rest}/dev/stream", bytearray())
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 4.0  # well under the script's 5 s: the timeout cut it
         assert h.invoker.invocations[0].detached.is_set()
         assert "idle" in h.access[0].note
 

@@ -9,10 +9,13 @@ from typing import Any
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     print(f"handling {context.aws_request_id}")
+    started = time.time()  # wall clock: compared across worker processes
     if event.get("sleep"):
         time.sleep(float(event["sleep"]))
     return {
         "statusCode": 200,
+        "started": started,
+        "finished": time.time(),
         "pid": os.getpid(),
         "request_id": context.aws_request_id,
         "function_name": context.function_name,
