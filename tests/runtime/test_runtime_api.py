@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import h11
 import pytest
 
+from lambda_sse.errors import ArgumentTypeError, LocalStateError, UnknownRequestIdError
 from lambda_sse.local.model import InvocationOutcome
 from lambda_sse.local.runtime_api import RuntimeInvocation
 from tests.support.runtime_api import RecordingRuntimeAPIServer
@@ -465,6 +466,18 @@ async def test_head_is_none_when_never_answered(server: RecordingRuntimeAPIServe
     inv.abort(InvocationOutcome(status="crash", error_type="Runtime.ExitError"))
     assert await inv.head() is None
     assert await collect(inv) == b""
+
+
+async def test_bad_arguments_raise_project_errors(server: RecordingRuntimeAPIServer) -> None:
+    with pytest.raises(ArgumentTypeError, match="event must be bytes"):
+        server.enqueue("{}", deadline_ms=deadline())  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match="deadline_ms"):
+        server.enqueue(b"{}", deadline_ms="soon")  # type: ignore[arg-type]
+    with pytest.raises(UnknownRequestIdError):
+        server.invocation("never-enqueued")
+    idle = RecordingRuntimeAPIServer()
+    with pytest.raises(LocalStateError, match="start"):
+        idle.enqueue(b"{}", deadline_ms=deadline())
 
 
 async def test_reusing_a_request_id_is_refused(server: RecordingRuntimeAPIServer) -> None:

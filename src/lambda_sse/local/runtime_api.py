@@ -39,7 +39,9 @@ from typing import Any
 
 import h11
 
+from lambda_sse import aws
 from lambda_sse.errors import (
+    ArgumentTypeError,
     ChunkedFramingError,
     LambdaSSEError,
     LocalStateError,
@@ -196,14 +198,18 @@ class RuntimeAPIServer:
         ``Lambda-Runtime-Invocation-Id``, which runtimes echo on their answer."""
         if self._pending_changed is None:
             raise LocalStateError("call start() before enqueue()")
+        if not isinstance(event, bytes):
+            raise ArgumentTypeError(f"event must be bytes (JSON), got {type(event).__name__}")
+        if isinstance(deadline_ms, bool) or not isinstance(deadline_ms, int | float):
+            raise ArgumentTypeError(f"deadline_ms must be a number, got {deadline_ms!r}")
         rid = request_id or str(uuid.uuid4())
         self._protocol.check_new(rid)
         optional = [
-            ("Lambda-Runtime-Trace-Id", trace_id),
-            ("Lambda-Runtime-Client-Context", client_context),
-            ("Lambda-Runtime-Cognito-Identity", cognito_identity),
-            ("Lambda-Runtime-Aws-Tenant-Id", tenant_id),
-            ("Lambda-Runtime-Invocation-Id", invocation_id),
+            (aws.TRACE_ID_HEADER, trace_id),
+            (aws.CLIENT_CONTEXT_HEADER, client_context),
+            (aws.COGNITO_IDENTITY_HEADER, cognito_identity),
+            (aws.TENANT_ID_HEADER, tenant_id),
+            (aws.INVOCATION_ID_HEADER, invocation_id),
         ]
         invocation = RuntimeInvocation(
             request_id=rid,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from lambda_sse import aws
 from lambda_sse.aws import (
     ERROR_CONTENT_TYPE,
     ERROR_TYPE_HEADER,
@@ -54,6 +55,15 @@ API = RUNTIME_API_PREFIX
 # The steps a shell performs: connect the kept-alive socket, send bytes, receive some bytes
 # (b"" at end of stream), close the socket.
 CONNECT, SEND, RECV, CLOSE = 0, 1, 2, 3
+# The reply's header names, as the parser keeps them (lower case).
+_REQUEST_ID = aws.REQUEST_ID_HEADER.lower()
+_DEADLINE = aws.DEADLINE_HEADER.lower()
+_FUNCTION_ARN = aws.FUNCTION_ARN_HEADER.lower()
+_TRACE_ID = aws.TRACE_ID_HEADER.lower()
+_CLIENT_CONTEXT = aws.CLIENT_CONTEXT_HEADER.lower()
+_COGNITO_IDENTITY = aws.COGNITO_IDENTITY_HEADER.lower()
+_TENANT_ID = aws.TENANT_ID_HEADER.lower()
+_INVOCATION_ID = aws.INVOCATION_ID_HEADER.lower()
 _CONNECT: Step = (CONNECT, None)
 _RECV: Step = (RECV, None)
 _CLOSE: Step = (CLOSE, None)
@@ -195,23 +205,23 @@ def answer_headers(invocation_id: str | None) -> list[tuple[str, str]]:
 def _parse_next(reply: ResponseParser) -> NextInvocation:
     check(reply, "GET /next", expected=200)
     headers = reply.headers
-    request_id = headers.get("lambda-runtime-aws-request-id")
+    request_id = headers.get(_REQUEST_ID)
     if not request_id:
         raise RuntimeAPIError("GET /next reply has no Lambda-Runtime-Aws-Request-Id", 200)
     try:
-        deadline = int(headers.get("lambda-runtime-deadline-ms", "0"))
+        deadline = int(headers.get(_DEADLINE, "0"))
     except ValueError:
         raise RuntimeAPIError("GET /next reply has a bad Lambda-Runtime-Deadline-Ms") from None
     return NextInvocation(
         request_id=request_id,
         deadline_ms=deadline,
-        function_arn=headers.get("lambda-runtime-invoked-function-arn", ""),
+        function_arn=headers.get(_FUNCTION_ARN, ""),
         event=reply.body,
-        trace_id=headers.get("lambda-runtime-trace-id") or None,
-        client_context=headers.get("lambda-runtime-client-context") or None,
-        cognito_identity=headers.get("lambda-runtime-cognito-identity") or None,
-        tenant_id=headers.get("lambda-runtime-aws-tenant-id") or None,
-        invocation_id=headers.get("lambda-runtime-invocation-id") or None,
+        trace_id=headers.get(_TRACE_ID) or None,
+        client_context=headers.get(_CLIENT_CONTEXT) or None,
+        cognito_identity=headers.get(_COGNITO_IDENTITY) or None,
+        tenant_id=headers.get(_TENANT_ID) or None,
+        invocation_id=headers.get(_INVOCATION_ID) or None,
     )
 
 

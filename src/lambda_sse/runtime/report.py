@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from lambda_sse.aws import TRAILER_ERROR_BODY, TRAILER_ERROR_TYPE
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at cold start
 if TYPE_CHECKING:
     from typing import Any
@@ -87,6 +89,6 @@ def error_trailers(exc: BaseException, request_id: str | None) -> list[tuple[str
 
     doc = json.dumps(error_document(exc, request_id), ensure_ascii=False).encode()
     return [
-        ("Lambda-Runtime-Function-Error-Type", function_error_type(exc)),
-        ("Lambda-Runtime-Function-Error-Body", binascii.b2a_base64(doc, newline=False).decode()),
+        (TRAILER_ERROR_TYPE, function_error_type(exc)),
+        (TRAILER_ERROR_BODY, binascii.b2a_base64(doc, newline=False).decode()),
     ]

@@ -30,7 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lambda_sse.aws import STREAM_DEFAULT_CONTENT_TYPE, TRAILER_ERROR_BODY, TRAILER_ERROR_TYPE
+from lambda_sse.aws import (
+    RESPONSE_MODE_HEADER,
+    STREAM_DEFAULT_CONTENT_TYPE,
+    TRAILER_ERROR_BODY,
+    TRAILER_ERROR_TYPE,
+)
 from lambda_sse.errors import ArgumentTypeError, ResponseStreamError
 from lambda_sse.runtime.http import encode_chunk, encode_last_chunk, encode_request_head
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, encode_prelude
@@ -132,7 +137,7 @@ class _StreamState:
             self._target,
             [
                 ("Host", self._host),
-                ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+                (RESPONSE_MODE_HEADER, "streaming"),
                 ("Transfer-Encoding", "chunked"),
                 ("Trailer", f"{TRAILER_ERROR_TYPE}, {TRAILER_ERROR_BODY}"),
                 ("Content-Type", self._content_type),
