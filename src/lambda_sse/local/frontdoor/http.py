@@ -18,10 +18,7 @@ from http import HTTPStatus
 
 import h11
 
-from lambda_sse.errors import (
-    ClientGone,
-    RequestTooLarge,
-)
+from lambda_sse.errors import ClientGone, RequestTooLarge
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
