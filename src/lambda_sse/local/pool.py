@@ -360,6 +360,7 @@ class Pool:
                     return
                 rt = self._submit(fn, env, inv, event)
             outcome, status, memory = await self._supervise(fn, env, rt)
+            await env.settle_output()
             self._log(fn.name, "platform", logs.end_line(inv.request_id), inv.request_id)
             self._log(
                 fn.name,
@@ -446,7 +447,8 @@ class Pool:
                     ).encode(),
                 )
         memory = env.max_memory_mb()
-        if outcome.status in ("crash", "function_error"):
+        if outcome.status in ("crash", "function_error") or outcome.trailer_error:
+            # A stream ended by Lambda's error trailers counts as an error too.
             return outcome, "error", memory
         return outcome, None, memory
 

@@ -79,6 +79,9 @@ class Console:
             self.paint(f"{record.mode} -> {record.function or '-'}", "cyan"),
             self.paint(f"{record.duration_ms:.1f} ms {record.bytes_sent} B", "dim"),
         ]
+        if record.ended:
+            calm = record.ended in ("complete", "planned close")
+            parts.append(self.paint(f"ended: {record.ended}", "dim" if calm else "yellow"))
         if record.note:
             parts.append(self.paint(record.note, "yellow"))
         self.line(" ".join(parts))

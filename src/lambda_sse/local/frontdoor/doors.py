@@ -51,6 +51,7 @@ from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder, Pre
 
 __all__ = [
     "EDGE_IDLE_TIMEOUT",
+    "ENDINGS",
     "INTEGRATION_TIMEOUT",
     "INVOKE_PAYLOAD_LIMIT",
     "REGIONAL_IDLE_TIMEOUT",
@@ -76,6 +77,18 @@ EDGE_IDLE_TIMEOUT = 30.0
 HEAD_LIMIT = 1024 * 1024  # Lambda: 1 MB request line plus headers
 
 INTERNAL_ERROR = "Internal server error"
+# How a stream ended, for the request log: the function returned ("complete"), or returned after
+# EventSourceResponse's retry: hint before its deadline ("planned close"), ran past its timeout,
+# failed, the client left, the REST idle timeout or the Function URL's size cap cut it.
+ENDINGS = (
+    "complete",
+    "planned close",
+    "function timeout",
+    "error",
+    "client left",
+    "idle timeout",
+    "size cap",
+)
 DETACHED_NOTE = "client disconnected; the function keeps running, as on AWS"
 
 
@@ -92,6 +105,7 @@ class Access:
     duration_ms: float
     bytes_sent: int
     note: str = ""
+    ended: str = ""  # how a stream ended, one of ENDINGS; "" for a whole (unstreamed) reply
 
 
 @dataclass
@@ -163,6 +177,7 @@ class _Door:
                 duration_ms=(self.clock() - start) * 1000.0,
                 bytes_sent=responder.bytes_sent,
                 note=note,
+                ended=responder.ended,
             )
         )
 
@@ -187,11 +202,15 @@ class _Door:
         *,
         idle: float | None,
         cap: int | None,
+        fn_timeout: float,
     ) -> str:
-        """Send a streamed reply; returns a note for the log. A cut (idle timeout, size cap,
-        function timeout or crash) closes the connection without the final chunk."""
+        """Send a streamed reply; returns a note for the log and sets ``responder.ended`` to how
+        the stream ended (:data:`ENDINGS`). A cut (idle timeout, size cap, function timeout or
+        crash, and on a REST API a mid-stream error) closes the connection without the final
+        chunk."""
         await responder.start_stream(status, headers)
         sent = 0
+        last = first
         try:
             await responder.send(first)
             sent += len(first)
@@ -212,28 +231,63 @@ class _Door:
                     sent += len(chunk)
                     if cap is not None and sent > cap:
                         raise _Cut(f"response over {cap} bytes: cut")
+                    if chunk:
+                        last = chunk
                     await responder.send(chunk)
         except TimeoutError:
             inv.detach()
             responder.abort()
+            responder.ended = "idle timeout"
             return f"idle for {idle:g} s: connection closed"
         except _Cut as cut:
             inv.detach()
             responder.abort()
+            responder.ended = "size cap"
             return cut.note
         except ClientGone:
             inv.detach()  # the pool logs that the function keeps running
             responder.abort()
+            responder.ended = "client left"
             return DETACHED_NOTE
         outcome = await inv.outcome()
-        if outcome.status in ("timeout", "crash"):
+        if outcome.status == "timeout":
             # Lambda cuts the stream: the client gets no final chunk.
             responder.abort()
+            responder.ended = "function timeout"
             return f"{outcome.error_type or outcome.status}: stream cut"
-        await responder.end()
+        if outcome.status != "success":
+            responder.abort()
+            responder.ended = "error"
+            return f"{outcome.error_type or outcome.status}: stream cut"
         if outcome.trailer_error:
-            return f"mid-stream error {outcome.error_type or ''}".rstrip()
+            responder.ended = "error"
+            error = outcome.error_type or "an error"
+            if self.door == "rest":
+                # UNCONFIRMED what API Gateway does with Lambda's error trailers; cut as it does
+                # on a timeout, so that a client can tell the body is incomplete.
+                responder.abort()
+                return f"mid-stream error {error}: stream cut"
+            # A Function URL ends such a stream cleanly, with a 200 (observed on AWS).
+            await responder.end()
+            return f"mid-stream error {error}: ended cleanly, as a Function URL does"
+        await responder.end()
+        if _is_retry_close(headers, last) and outcome.duration_ms:
+            left = fn_timeout - outcome.duration_ms / 1000.0
+            responder.ended = "planned close"
+            return f"retry: sent {left:.1f} s before the timeout; the client reconnects"
+        responder.ended = "complete"
         return ""
+
+
+def _is_retry_close(headers: list[tuple[str, str]], last: bytes) -> bool:
+    """Whether an SSE stream's last bytes are a ``retry:`` hint: how ``EventSourceResponse``
+    ends a stream before the function's deadline so that the client resumes."""
+    if not (last.startswith(b"retry:") or b"\nretry:" in last):
+        return False
+    return any(
+        n.lower() == "content-type" and v.lower().startswith("text/event-stream")
+        for n, v in headers
+    )
 
 
 async def _collect(chunks: AsyncIterator[bytes], cap: int) -> bytes | None:
@@ -416,7 +470,15 @@ class RestApiDoor(_Door):
             await responder.reply(apigw_error(504, "Endpoint request timed out"))
             return "no prelude before the idle timeout"
         return await self._stream(
-            inv, responder, chunks, status, headers, decoded[1], idle=self.idle_timeout, cap=None
+            inv,
+            responder,
+            chunks,
+            status,
+            headers,
+            decoded[1],
+            idle=self.idle_timeout,
+            cap=None,
+            fn_timeout=fn.timeout,
         )
 
     async def _http_api(
@@ -560,7 +622,15 @@ class FunctionUrlDoor(_Door):
             headers = [("Content-Type", head.content_type or "application/octet-stream")]
             first = b""
         return await self._stream(
-            inv, responder, chunks, status, headers, first, idle=None, cap=URL_STREAM_LIMIT
+            inv,
+            responder,
+            chunks,
+            status,
+            headers,
+            first,
+            idle=None,
+            cap=URL_STREAM_LIMIT,
+            fn_timeout=self.function.timeout,
         )
 
 

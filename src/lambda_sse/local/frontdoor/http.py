@@ -70,6 +70,7 @@ class Responder:
         self.aborted = False
         self.bytes_sent = 0
         self.status = 0
+        self.ended = ""  # how a streamed reply ended, set by the door (doors.ENDINGS)
         self._chunked = False
 
     def _write(self, event: h11.Event) -> None:
