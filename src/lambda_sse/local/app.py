@@ -72,7 +72,10 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
 
     started = time.monotonic()
     console = console or Console()
-    project = _load(options.directory, options.config, options.options, console)
+    # In a thread: a Ctrl-C cancels this task at once, whatever the loader is doing.
+    project = await asyncio.to_thread(
+        _load, options.directory, options.config, options.options, console
+    )
     reporter = Reporter(access=console.access, warning=console.warning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,7 +122,12 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
 
 
 async def _watch(
-    project: ProjectConfig, pool: object, console: Console, options: DevOptions
+    project: ProjectConfig,
+    pool: object,
+    console: Console,
+    options: DevOptions,
+    *,
+    interval: float = 1.0,
 ) -> None:
     from lambda_sse.local.pool import Pool
 
@@ -127,10 +135,13 @@ async def _watch(
     folders = sorted({fn.code_dir for fn in project.functions})
     routes = _routes_of(project)
 
-    def changed() -> None:
+    async def changed() -> None:
         nonlocal routes
         try:
-            fresh = load_project(options.directory, options.config, options=options.options)
+            # Off the event loop: live streams keep flowing while the config is read.
+            fresh = await asyncio.to_thread(
+                load_project, options.directory, options.config, options=options.options
+            )
         except ConfigError as exc:
             console.warning(f"config not reloaded: {exc}")
             pool.reload()
@@ -140,7 +151,7 @@ async def _watch(
         pool.reload(fresh)
         console.line(console.paint("code changed: new invocations get new environments", "cyan"))
 
-    await watch(folders, changed, extra=[project.source])
+    await watch(folders, changed, extra=[project.source], interval=interval)
 
 
 def _print_table(console: Console, project: ProjectConfig, server: DevServer, limits: bool) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -264,7 +264,7 @@ def code_fingerprint(
 
 async def watch(
     folders: Iterable[Path],
-    on_change: Callable[[], None],
+    on_change: Callable[[], Awaitable[None] | None],
     *,
     extra: Iterable[Path] = (),
     interval: float = 1.0,
@@ -279,4 +279,6 @@ async def watch(
         now = await asyncio.to_thread(code_fingerprint, folders, extra)
         if now != last:
             last = now
-            on_change()
+            result = on_change()
+            if result is not None:
+                await result
