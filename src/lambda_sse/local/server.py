@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -92,12 +94,13 @@ class Console:
     def record(self, record: logs.LogRecord) -> None:
         """The pool's log sink: START/END/REPORT, the function's output, warnings."""
         name = self.paint(f"[{record.function}]", "blue")
-        if record.kind == "warning":
-            self.line(f"{name} {self.paint('warning: ' + record.text, 'yellow')}")
-        elif record.kind == "platform":
-            self.line(f"{name} {self.paint(record.text, 'dim')}")
-        else:
-            self.line(f"{name} {record.text}")
+        for text in logs.display_lines(record.text):
+            if record.kind == "warning":
+                self.line(f"{name} {self.paint('warning: ' + text, 'yellow')}")
+            elif record.kind == "platform":
+                self.line(f"{name} {self.paint(text, 'dim')}")
+            else:
+                self.line(f"{name} {text}")
 
 
 def route_table(
@@ -155,6 +158,13 @@ class DevServer:
         self.url_ports: dict[str, int] = {}
 
     async def start(self) -> None:
+        last = self.port + len(self.project.url_functions)
+        if self.port and last > _MAX_PORT:
+            raise ConfigError(
+                f"--port {self.port}: the Function URLs would need ports up to {last} (the k-th "
+                f"listens on PORT+k) but ports end at {_MAX_PORT}; pass a lower --port",
+                key="--port",
+            )
         rest = RestApiDoor(
             self.project,
             self.invoker,
@@ -207,10 +217,31 @@ class DevServer:
             await server.close()
 
 
+_MAX_PORT = 65535
+
+
 async def _listen(host: str, port: int, door: Door, limits: Limits, what: str) -> Listener:
     try:
         return await serve(host, port, door, limits)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(
+            f"--host {host}: not an address or name this machine can listen on ({exc}); pass "
+            "an address such as 127.0.0.1, ::1 or 0.0.0.0",
+            key="--host",
+        ) from None
+    except OverflowError:
+        raise ConfigError(
+            f"cannot listen on port {port} for {what}: ports end at {_MAX_PORT}; pass a lower "
+            "--port",
+            key="--port",
+        ) from None
     except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"--host {host}: this machine has no such address ({exc.strerror or exc}); pass "
+                "one of its addresses, such as 127.0.0.1, ::1 or 0.0.0.0",
+                key="--host",
+            ) from None
         raise ConfigError(
             f"cannot listen on {host}:{port} for {what} ({exc.strerror or exc}); pass another "
             "--port (the REST API takes PORT, the k-th Function URL PORT+k), or stop what uses it",
