@@ -11,16 +11,19 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
+    ├── ClientTooSlowError                   a client of the emulator's front doors stalled
     └── ConfigError                          serverless.yml / template.yaml / CLI settings
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
 (the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+the *peer* did (``ClientTooSlowError`` too). Each layer may subclass these; it does not start
+hierarchies of its own.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ClientTooSlowError",
     "ConfigError",
     "EventSourceError",
     "EventTranslationError",
@@ -73,6 +76,11 @@ class ResponseStreamError(LambdaSSEError):
 
 class EventTranslationError(LambdaSSEError):
     """An AWS event (or a reply to one) that the translators cannot map."""
+
+
+class ClientTooSlowError(LambdaSSEError):
+    """An HTTP client of ``lambda-sse dev`` did not send its request head within the head
+    timeout, or its body stalled that long (answered 408, connection closed)."""
 
 
 class ConfigError(LambdaSSEError):

@@ -290,6 +290,8 @@ def test_parser_has_dev_invoke_and_package() -> None:
     )
     assert parser.parse_args(["dev"]).port == 3000
     assert parser.parse_args(["dev"]).host == "127.0.0.1"
+    assert parser.parse_args(["dev"]).max_environments is None
+    assert parser.parse_args(["dev", "--max-environments", "3"]).max_environments == 3
     with pytest.raises(SystemExit):
         parser.parse_args(["dev", "--port", "70000"])
     if shutil.which("true") is not None:  # package is wired when lambda_sse.packaging exists

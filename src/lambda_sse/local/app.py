@@ -37,6 +37,7 @@ class DevOptions:
     port: int = 3000
     limits: bool = True
     concurrency: int | None = None
+    max_environments: int | None = None  # None: reserved concurrency, else the pool's default
     reload: bool = True
     idle_timeout: float | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
@@ -83,7 +84,11 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     pool = Pool(
-        project, limits=options.limits, max_concurrency=options.concurrency, sink=console.record
+        project,
+        limits=options.limits,
+        max_concurrency=options.concurrency,
+        max_environments=options.max_environments,
+        sink=console.record,
     )
     server = DevServer(
         project,

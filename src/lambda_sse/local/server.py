@@ -32,7 +32,7 @@ from lambda_sse.local.frontdoor.doors import (
     RestApiDoor,
     head_limit_reply,
 )
-from lambda_sse.local.frontdoor.http import Door, Limits, Listener, serve
+from lambda_sse.local.frontdoor.http import HEAD_TIMEOUT, Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
 from lambda_sse.local.model import Invoker, ProjectConfig
 
@@ -144,8 +144,10 @@ class DevServer:
         reporter: Reporter | None = None,
         integration_timeout: float | None = None,
         idle_timeout: float | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
     ) -> None:
         self.project = project
+        self.head_timeout = head_timeout
         self.invoker = invoker
         self.host = host
         self.port = port
@@ -178,6 +180,7 @@ class DevServer:
             max_body=REST_PAYLOAD_LIMIT,
             head_reply=head_limit_reply("rest"),
             body_reply=apigw_error(413, "Request Too Long"),
+            head_timeout=self.head_timeout,
         )
         try:
             server = await _listen(self.host, self.port, rest, rest_limits, "the REST API")
@@ -193,6 +196,7 @@ class DevServer:
                     b'{"Message":"Request must be smaller than 6291456 bytes for the '
                     b'InvokeFunction operation"}',
                 ),
+                head_timeout=self.head_timeout,
             )
             for k, fn in enumerate(self.project.url_functions, start=1):
                 door = FunctionUrlDoor(

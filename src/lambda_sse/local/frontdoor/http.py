@@ -18,11 +18,20 @@ from http import HTTPStatus
 
 import h11
 
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.errors import ClientTooSlowError, LambdaSSEError
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
-__all__ = ["ClientGone", "Door", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
+__all__ = [
+    "HEAD_TIMEOUT",
+    "ClientGone",
+    "Door",
+    "Limits",
+    "Listener",
+    "RequestTooLarge",
+    "Responder",
+    "serve",
+]
 
 log = logging.getLogger("lambda_sse.local")
 _READ = 64 * 1024
@@ -34,14 +43,22 @@ class ClientGone(LambdaSSEError):
     """The client closed the connection while the reply was being written."""
 
 
+# A request head must arrive whole within this time, and a body must not stall longer (Node's
+# http.Server uses 60 s for headersTimeout); an idle kept-alive connection closes after it too.
+# Without it a client sending a byte a minute (slowloris) holds a connection forever. What
+# API Gateway and Function URLs allow is not documented.
+HEAD_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Request size limits and how the door answers them."""
+    """Request size and time limits and how the door answers them."""
 
     max_head: int  # request line plus headers
     max_body: int
     head_reply: Reply
     body_reply: Reply
+    head_timeout: float = HEAD_TIMEOUT
 
 
 class RequestTooLarge(LambdaSSEError):
@@ -149,12 +166,22 @@ async def _read_request(
     head: h11.Request | None = None
     body = bytearray()
     fed = len(conn.trailing_data[0])  # bytes of a pipelined request already buffered
+    loop = asyncio.get_running_loop()
+    head_deadline = loop.time() + limits.head_timeout
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             if conn.they_are_waiting_for_100_continue and head is not None:
                 writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
-            data = await reader.read(_READ)
+            # The head: whole within head_timeout; the body: no pause longer than that.
+            deadline = head_deadline if head is None else loop.time() + limits.head_timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await reader.read(_READ)
+            except TimeoutError:
+                if head is None and fed == 0:
+                    return None  # an idle connection: close it without a word
+                raise ClientTooSlowError() from None
             fed += len(data)
             conn.receive_data(data)
             continue
@@ -209,6 +236,9 @@ async def _connection(
                 await _refuse(conn, writer, exc.reply)
                 await _discard(reader)
                 return
+            except ClientTooSlowError:
+                await _refuse(conn, writer, _timed_out())
+                return
             except h11.RemoteProtocolError as exc:
                 reply = limits.head_reply if exc.error_status_hint == 431 else _bad_request()
                 await _refuse(conn, writer, reply)
@@ -255,6 +285,10 @@ def _internal_error() -> Reply:
     return Reply(
         500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
     )
+
+
+def _timed_out() -> Reply:
+    return Reply(408, [("Content-Type", "text/plain")], b"Request Timeout")
 
 
 def _bad_request() -> Reply:
