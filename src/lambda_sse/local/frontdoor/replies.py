@@ -78,8 +78,9 @@ def _error_type(status: int) -> str:
 def _status(value: Any) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
-        raise MalformedResult(f"statusCode must be an HTTP status, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599:
+        # 1xx are interim responses in HTTP (RFC 9110 section 15.2), never a final answer.
+        raise MalformedResult(f"statusCode must be an HTTP status from 200 to 599, got {value!r}")
     return value
 
 
