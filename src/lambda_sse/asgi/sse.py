@@ -108,7 +108,9 @@ class EventSourceResponse(_Base):
     seconds ends the stream (checked at least every ``ping`` seconds). On Lambda, the stream ends
     ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line.
     After the response, ``stop_reason`` is ``"end"``, ``"deadline"``, ``"disconnect"`` or
-    ``"send_timeout"``.
+    ``"send_timeout"``. When ``content`` raises, :data:`ERROR_EVENT` (``event: error``) goes out
+    before the exception propagates: a Function URL ends such a stream cleanly, so the event is
+    how a client learns of it.
     """
 
     media_type = "text/event-stream"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from lambda_sse.errors import LambdaSSEError
+
 if TYPE_CHECKING:
     from lambda_sse.local.limiter import TokenBucket
 
@@ -109,7 +111,7 @@ class ProjectConfig:
 # Invoking a function, as a front door sees it.
 
 
-class Throttled(Exception):
+class Throttled(LambdaSSEError):
     """Lambda rejected the invocation: reserved concurrency is used up.
 
     A REST API answers 500 {"message": "Internal server error"}; a Function URL 429."""
