@@ -67,6 +67,16 @@ class RequestTooLarge(LambdaSSEError):
         self.reply = reply
 
 
+def _value_bytes(value: str) -> bytes:
+    """A header value's bytes: ISO-8859-1 where it fits (HTTP's historical charset, RFC 9110
+    section 5.5), else UTF-8, which is what a JSON string beyond U+00FF can only mean. Never a
+    replacement character."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+
+
 def _reason(status: int) -> bytes:
     try:
         return HTTPStatus(status).phrase.encode("ascii")
@@ -116,7 +126,7 @@ class Responder:
     def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
         self.started = True
         self.status = status
-        encoded = [(n.encode("latin-1"), v.encode("latin-1", "replace")) for n, v in headers]
+        encoded = [(n.encode("latin-1"), _value_bytes(v)) for n, v in headers]
         self._write(h11.Response(status_code=status, headers=encoded, reason=_reason(status)))
 
     async def start_stream(self, status: int, headers: list[tuple[str, str]]) -> None:
