@@ -37,7 +37,7 @@ from lambda_sse.events import HttpResponse, detect
 from lambda_sse.events.model import EventShapeError
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.build import build_v1_event, build_v2_event, encode_event
-from lambda_sse.local.frontdoor.http import Limits, _read_request
+from lambda_sse.local.frontdoor.http import Limits, _read_request, _value_bytes
 from lambda_sse.local.frontdoor.replies import (
     Reply,
     head_from_prelude,
@@ -273,10 +273,7 @@ def test_function_results() -> None:
                 h11.Connection(h11.SERVER).send(
                     h11.Response(
                         status_code=reply.status,
-                        headers=[
-                            (n.encode("latin-1"), v.encode("latin-1", "replace"))
-                            for n, v in reply.headers
-                        ],
+                        headers=[(n.encode("latin-1"), _value_bytes(v)) for n, v in reply.headers],
                     )
                 )
 
