@@ -9,11 +9,15 @@ Facts (see /work/shared/reference/aws-lambda-streaming.md and AWS's docs cited t
   BUFFERED: 29 s integration timeout (504 ``{"message": "Endpoint request timed out"}``); a
   function error or malformed result is 502 ``{"message": "Internal server error"}``. STREAM:
   status and headers from the prelude (a bad or missing prelude is 500), then the body as it
-  comes; a timeout mid-stream closes the connection without the final chunk; the idle timeout is
-  5 minutes (REGIONAL, PRIVATE) or 30 seconds (EDGE).
+  comes; a timeout mid-stream closes the connection without the final chunk (and, UNCONFIRMED,
+  so does an error mid-stream); the idle timeout is 5 minutes (REGIONAL, PRIVATE) or 30 seconds
+  (EDGE).
 - Function URL: v2 events; BUFFERED answers by the v2 result rules (6 MB); RESPONSE_STREAM
   streams a prelude's status and headers, or the raw body with its content type (200 MB); a
-  buffered result in RESPONSE_STREAM mode passes through verbatim. Throttled: 429 (UNCONFIRMED).
+  buffered result in RESPONSE_STREAM mode passes through verbatim; an error mid-stream ends the
+  body cleanly (observed). Throttled: 429 (UNCONFIRMED).
+- Invalid response headers (CR, LF, NUL in a value; a name that is not a token) never reach the
+  client: the bad-prelude or malformed-result answer, and the invocation is detached.
 - A client that goes away detaches the invocation: the function keeps running, as on AWS.
 """
 
