@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="invocations at once per environment (Lambda Managed Instances); default 1",
     )
+    dev.add_argument(
+        "--max-environments",
+        type=_positive_int,
+        metavar="N",
+        help="environments (processes) one function may run at once; beyond them invocations "
+        "are throttled (default: its reserved concurrency, else 32)",
+    )
     dev.add_argument("--no-reload", action="store_true", help="do not watch the code for changes")
     dev.add_argument(
         "--idle-timeout",
@@ -163,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
                     port=args.port,
                     limits=not args.no_limits,
                     concurrency=args.concurrency,
+                    max_environments=args.max_environments,
                     reload=not args.no_reload,
                     idle_timeout=args.idle_timeout,
                     options=_options(args),

@@ -41,6 +41,7 @@ catch the built-in keep working::
     ├── ChunkedFramingError                    the peer's chunked framing is malformed
     ├── TruncatedRequestError (ConnectionError)  a request body cut short: the peer hung up
     ├── ClientGoneError                        the HTTP client hung up mid-reply
+    ├── ClientTooSlowError                     an HTTP client stalled past the head timeout
     └── RequestTooLargeError                   an HTTP request over a front door's size limit
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
@@ -69,6 +70,7 @@ __all__ = [
     "ChunkedFramingError",
     "ClientGone",
     "ClientGoneError",
+    "ClientTooSlowError",
     "ConfigError",
     "ConfigFileError",
     "DuplicateRequestIdError",
@@ -332,6 +334,11 @@ class TruncatedRequestError(LambdaSSEError, ConnectionError):
 
 class ClientGoneError(LambdaSSEError):
     """The client closed the connection while the reply was being written."""
+
+
+class ClientTooSlowError(LambdaSSEError):
+    """An HTTP client of ``lambda-sse dev`` did not send its request head within the head
+    timeout, or its body stalled that long (answered 408, connection closed)."""
 
 
 class RequestTooLargeError(LambdaSSEError):

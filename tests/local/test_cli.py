@@ -290,6 +290,8 @@ def test_parser_has_dev_invoke_and_package() -> None:
     )
     assert parser.parse_args(["dev"]).port == 3000
     assert parser.parse_args(["dev"]).host == "127.0.0.1"
+    assert parser.parse_args(["dev"]).max_environments is None
+    assert parser.parse_args(["dev", "--max-environments", "3"]).max_environments == 3
     with pytest.raises(SystemExit):
         parser.parse_args(["dev", "--port", "70000"])
     if shutil.which("true") is not None:  # package is wired when lambda_sse.packaging exists
@@ -345,3 +347,24 @@ def test_sam_parameter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert _options(args) == {"Parameter.Env": "prod", "Parameter.X": "a=b"}
     assert main(["dev", str(tmp_path), "--parameter", "novalue"]) == 2
     assert "write NAME=VALUE" in capsys.readouterr().err
+
+
+def test_a_port_whose_function_urls_overflow_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The REST API on 65535 leaves no port for the Function URLs (PORT+k).
+    assert main(["dev", str(E2E), "--port", "65535", "--no-reload"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "--port" in err
+    assert "65535" in err
+
+
+def test_a_host_that_is_not_here_blames_the_host(capsys: pytest.CaptureFixture[str]) -> None:
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    assert main(["dev", str(E2E), "--host", "192.0.2.1", "--port", "0", "--no-reload"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--host 192.0.2.1" in err
+    assert "another --port" not in err

@@ -544,3 +544,11 @@ async def test_an_emulator_bug_answers_500_and_is_logged(caplog: pytest.LogCaptu
         assert response.status_code == 500
         assert response.json() == {"message": "Internal server error"}
     assert "error while serving GET /dev/items/1" in caplog.text
+
+
+async def test_header_values_beyond_latin_1_go_out_as_utf_8_not_question_marks() -> None:
+    async with running() as h, httpx.AsyncClient() as client:
+        h.invoker.scripts["buf"] = Script(chunks=[(0, v1(200, "x", headers={"X-Price": "5 €"}))])
+        response = await client.get(f"{h.rest}/dev/items/1")
+        raw = {name.lower(): value for name, value in response.headers.raw}
+        assert raw[b"x-price"] == "5 €".encode()

@@ -111,3 +111,12 @@ def test_apigw_error_body() -> None:
     assert reply.status == 502
     assert json.loads(reply.body) == {"message": "Internal server error"}
     assert ("Content-Type", "application/json") in reply.headers
+
+
+def test_an_interim_status_is_no_final_answer() -> None:
+    # Found by the fuzz suite: h11 refused to send it and the door failed while serving.
+    from lambda_sse.local.frontdoor.replies import MalformedResult, parse_v1_result, parse_v2_result
+
+    for parse in (parse_v1_result, parse_v2_result):
+        with pytest.raises(MalformedResult, match="200 to 599"):
+            parse(b'{"statusCode": 101}')

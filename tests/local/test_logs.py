@@ -87,3 +87,25 @@ def test_stderr_sink_prefixes_the_function(capsys: pytest.CaptureFixture[str]) -
     logs.stderr_sink(logs.LogRecord("fn", "output", "hello"))
     logs.stderr_sink(logs.LogRecord("fn", "warning", "careful"))
     assert capsys.readouterr().err == "[fn] hello\n[fn] warning: careful\n"
+
+
+def test_cr_joined_tracebacks_print_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from lambda_sse.local.server import Console
+
+    # AWS's runtimes join a traceback with CR so that CloudWatch keeps it as one event; a
+    # terminal would draw each line over the last.
+    text = "[ERROR]\tValueError: bad\rTraceback (most recent call last):\r  File x\r\n"
+    out = io.StringIO()
+    Console(out, color=False).record(logs.LogRecord("fn", "output", text, "r1"))
+    assert "\r" not in out.getvalue()
+    assert out.getvalue().splitlines() == [
+        "[fn] [ERROR]\tValueError: bad",
+        "[fn] Traceback (most recent call last):",
+        "[fn]   File x",
+    ]
+    logs.stderr_sink(logs.LogRecord("fn", "output", text, "r1"))
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert err.splitlines()[1] == "[fn] Traceback (most recent call last):"

@@ -95,6 +95,22 @@ async def test_reserved_concurrency_throttles_beyond_the_cap() -> None:
             await pool.invoke("off", event(action="echo"))
 
 
+async def test_environments_per_function_are_capped() -> None:
+    from lambda_sse.local.pool import DEFAULT_MAX_ENVIRONMENTS
+
+    assert DEFAULT_MAX_ENVIRONMENTS >= 8
+    rec = Recorder()
+    async with make_pool(bootstrap_fn(), max_environments=2, sink=rec) as pool:
+        busy = [await pool.invoke("boot", event(action="sleep", seconds=0.5)) for _ in range(2)]
+        with pytest.raises(ThrottledError, match="2 environments"):
+            await pool.invoke("boot", event(action="echo"))
+        assert any("2 environments" in text for text in rec.texts("warning"))
+        assert [(await run(inv)).outcome.status for inv in busy] == ["success"] * 2
+        again = await run(await pool.invoke("boot", event(action="echo")))
+        assert again.outcome.status == "success"
+        assert len(pool.environments("boot")) == 2  # a warm one took it: no third process
+
+
 async def test_managed_instances_run_several_invocations_in_one_process() -> None:
     async with make_pool(bootstrap_fn(max_concurrency=3)) as pool:
         await run(await pool.invoke("boot", event(action="echo")))  # cold start out of the way

@@ -224,3 +224,24 @@ def test_unsupported_runtime_and_missing_code_dir(tmp_path: Path) -> None:
         launch_spec(fn(tmp_path, runtime="java21"), runtime_api="127.0.0.1:1", base_env=HOST_ENV)
     with pytest.raises(RuntimeUnavailable, match=r"code directory .* not found"):
         launch_spec(fn(tmp_path / "missing"), runtime_api="127.0.0.1:1", base_env=HOST_ENV)
+
+
+def test_only_the_named_handler_decides_whether_it_streams(tmp_path: Path) -> None:
+    (tmp_path / "mixed.py").write_text(
+        "from lambda_sse import streamify_response\n"
+        "from lambda_sse.asgi import handler as asgi_handler\n"
+        "\n"
+        "@streamify_response\n"
+        "async def stream(event, response_stream, context):\n"
+        "    await response_stream.write(b'x')\n"
+        "\n"
+        "def buffered(event, context):\n"
+        "    return {'statusCode': 200}\n"
+        "\n"
+        "app_handler = asgi_handler(object())\n"
+        "wrapped = streamify_response(buffered)\n"
+    )
+    assert not looks_streaming(fn(tmp_path, handler="mixed.buffered"))
+    assert looks_streaming(fn(tmp_path, handler="mixed.stream"))
+    assert looks_streaming(fn(tmp_path, handler="mixed.app_handler"))
+    assert looks_streaming(fn(tmp_path, handler="mixed.wrapped"))

@@ -16,6 +16,7 @@ resume from there: pass a factory, which is called with the request's Last-Event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
@@ -25,7 +26,7 @@ from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.errors import OptionError, ResponseStreamError
 from lambda_sse.sse import ServerSentEvent, encode
 
-__all__ = ["EventSourceResponse", "encode_item"]
+__all__ = ["ERROR_EVENT", "EventSourceResponse", "encode_item"]
 
 log = logging.getLogger("lambda_sse.asgi")
 
@@ -33,6 +34,10 @@ Item = ServerSentEvent | Mapping[str, Any] | str | bytes
 Content = AsyncIterable[Item] | Callable[[str], AsyncIterable[Item]]
 
 _FIELDS = frozenset({"data", "event", "id", "retry", "comment"})
+# Sent when the content raises: an ``error`` event a browser's EventSource
+# (``addEventListener("error", ...)`` gets it as a MessageEvent with ``data``) and
+# lambda_sse.sse.EventSource both see. The exception itself stays in the function's log.
+ERROR_EVENT = encode('{"error":"stream failed"}', "error")
 
 
 def encode_item(item: Item) -> bytes:
@@ -104,7 +109,9 @@ class EventSourceResponse(_Base):
     seconds ends the stream (checked at least every ``ping`` seconds). On Lambda, the stream ends
     ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line.
     After the response, ``stop_reason`` is ``"end"``, ``"deadline"``, ``"disconnect"`` or
-    ``"send_timeout"``.
+    ``"send_timeout"``. When ``content`` raises, :data:`ERROR_EVENT` (``event: error``) goes out
+    before the exception propagates: a Function URL ends such a stream cleanly, so the event is
+    how a client learns of it.
     """
 
     media_type = "text/event-stream"
@@ -199,8 +206,14 @@ class EventSourceResponse(_Base):
                 if not producer.done():  # we are being cancelled ourselves
                     producer.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
-            if not producer.cancelled() and producer.exception() is not None:
-                raise producer.exception()  # type: ignore[misc]
+            if not producer.cancelled() and (error := producer.exception()) is not None:
+                # A Function URL ends the stream cleanly whatever Lambda was told: say it in
+                # the stream, then raise for the runtime's error trailers and the log.
+                with contextlib.suppress(Exception):
+                    await send(
+                        {"type": "http.response.body", "body": ERROR_EVENT, "more_body": True}
+                    )
+                raise error
         if producer is None or producer.done():
             await _close(iterator)
         self.stop_reason = self._stop or "end"

@@ -25,9 +25,11 @@ from lambda_sse.events.model import (
     encode_body,
     forwarded,
     group_headers,
+    header_bytes,
     header_pairs,
     header_value,
-    string_map,
+    query_pairs,
+    utf8,
 )
 
 __all__ = ["AlbTranslator"]
@@ -41,18 +43,10 @@ def _status_line(status: int) -> str:
 
 
 def _query(event: Mapping[str, Any]) -> bytes:
-    multi = string_map(
-        event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters"
-    )
-    if multi:
-        pairs = [(key, value) for key, values in multi.items() for value in (values or ())]
-    else:
-        single = string_map(event.get("queryStringParameters"), "queryStringParameters")
-        pairs = [(key, value) for key, value in single.items() if value is not None]
+    pairs = query_pairs(event)
     # Already encoded by the client and left so by ALB: join, do not re-encode.
-    return "&".join(f"{key}={value}" if value != "" else key for key, value in pairs).encode(
-        "latin-1"
-    )
+    text = "&".join(f"{key}={value}" if value != "" else key for key, value in pairs)
+    return header_bytes(text, "a query string parameter")
 
 
 def _case_variants(name: str, count: int) -> list[str]:
@@ -87,9 +81,12 @@ class AlbTranslator:
         method = event.get("httpMethod")
         if not isinstance(method, str) or not method:
             raise EventShapeError("ALB event: httpMethod must be a non-empty string")
-        raw_path = event.get("path") or "/"
+        raw_path = event.get("path")
+        if raw_path is None or raw_path == "":
+            raw_path = "/"
         if not isinstance(raw_path, str):
             raise EventShapeError("ALB event: path must be a string")
+        raw_path_bytes = utf8(raw_path, "ALB event: path")
         headers = header_pairs(event.get("headers"), event.get("multiValueHeaders"), "ALB event")
         scheme, server = forwarded(headers, default_scheme="http")
         forwarded_for = header_value(headers, "x-forwarded-for")
@@ -101,7 +98,7 @@ class AlbTranslator:
             kind=self.kind,
             method=method.upper(),
             path=unquote(raw_path),
-            raw_path=raw_path.encode("utf-8"),
+            raw_path=raw_path_bytes,
             query_string=_query(event),
             headers=headers,
             body=decode_body(event.get("body"), event.get("isBase64Encoded")),

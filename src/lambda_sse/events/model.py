@@ -83,6 +83,29 @@ def _want_str(value: Any, where: str) -> str:
     return value
 
 
+def utf8(text: str, where: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (JSON can carry ``"\\ud800"``, no client can send
+    one) makes the event impossible to honour."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventShapeError(
+            f"{where} holds a lone surrogate, which no HTTP request can carry"
+        ) from None
+
+
+def header_bytes(text: str, where: str) -> bytes:
+    """The wire bytes of a header name or value of an event.
+
+    A front door that decoded the header bytes as ISO-8859-1 gives characters up to U+00FF, and
+    ISO-8859-1 restores the exact bytes; a character above U+00FF can only come from a UTF-8
+    decoding, so such a value is encoded back as UTF-8. Nothing is replaced or dropped."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return utf8(text, where)
+
+
 def decode_body(body: Any, is_base64: Any, where: str = "body") -> bytes:
     """The request body bytes of an event's ``body`` / ``isBase64Encoded`` pair."""
     if body is None:
@@ -93,7 +116,7 @@ def decode_body(body: Any, is_base64: Any, where: str = "body") -> bytes:
             return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             raise EventShapeError(f"{where} is marked isBase64Encoded but is not base64") from None
-    return text.encode("utf-8")
+    return utf8(text, where)
 
 
 # Content types whose bodies travel as JSON text; anything else (images, gzip, octet streams)
@@ -203,18 +226,44 @@ def header_pairs(single: Any, multi: Any, where: str) -> HeaderList:
                 continue
             if not isinstance(values, list):
                 raise EventShapeError(f"{where}.multiValueHeaders[{key!r}] must be a list")
-            name = key.lower().encode("latin-1")
+            here = f"{where}.multiValueHeaders[{key!r}]"
+            name = header_bytes(_want_str(key, here).lower(), here)
             for item in values:
-                pairs.append(
-                    (name, _want_str(item, f"{where}.multiValueHeaders").encode("latin-1"))
-                )
+                pairs.append((name, header_bytes(_want_str(item, here), here)))
         return tuple(pairs)
     for key, item in string_map(single, f"{where}.headers").items():
         if item is None:
             continue
-        value = _want_str(item, f"{where}.headers[{key!r}]")
-        pairs.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        here = f"{where}.headers[{key!r}]"
+        name = header_bytes(_want_str(key, here).lower(), here)
+        pairs.append((name, header_bytes(_want_str(item, here), here)))
     return tuple(pairs)
+
+
+def query_pairs(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs of ``multiValueQueryStringParameters`` (every value of a repeated
+    name), else of ``queryStringParameters``. Null fields and null values mean absent; anything
+    else that is not a string (or a list of strings) is refused, never converted."""
+    multi = string_map(
+        event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters"
+    )
+    pairs: list[tuple[str, str]] = []
+    if multi:
+        for key, values in multi.items():
+            where = f"multiValueQueryStringParameters[{key!r}]"
+            if values is None:
+                continue
+            if not isinstance(values, list):
+                raise EventShapeError(f"{where} must be a list of strings or null")
+            pairs.extend((_want_str(key, where), _want_str(v, where)) for v in values)
+        return pairs
+    for key, value in string_map(
+        event.get("queryStringParameters"), "queryStringParameters"
+    ).items():
+        where = f"queryStringParameters[{key!r}]"
+        if value is not None:
+            pairs.append((_want_str(key, where), _want_str(value, where)))
+    return pairs
 
 
 def forwarded(

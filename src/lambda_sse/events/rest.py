@@ -24,7 +24,9 @@ from lambda_sse.events.model import (
     group_headers,
     header_pairs,
     http_version,
+    query_pairs,
     string_map,
+    utf8,
 )
 
 __all__ = ["RestTranslator", "split_headers_v1"]
@@ -54,14 +56,9 @@ def _root_path(event_path: str, context: Mapping[str, Any]) -> str:
 
 def _query(event: Mapping[str, Any]) -> bytes:
     # API Gateway hands the parameters over decoded; re-encode them for the ASGI query string.
-    multi = string_map(
-        event.get("multiValueQueryStringParameters"), "multiValueQueryStringParameters"
-    )
-    if multi:
-        pairs = [(key, value) for key, values in multi.items() for value in (values or ())]
-    else:
-        single = string_map(event.get("queryStringParameters"), "queryStringParameters")
-        pairs = [(key, value) for key, value in single.items() if value is not None]
+    pairs = query_pairs(event)
+    for key, value in pairs:
+        utf8(key + value, "a query string parameter")  # what urlencode would choke on
     return urlencode(pairs, doseq=False).encode("ascii")
 
 
@@ -82,9 +79,12 @@ class RestTranslator:
         method = event.get("httpMethod")
         if not isinstance(method, str) or not method:
             raise EventShapeError("REST event: httpMethod must be a non-empty string")
-        path = event.get("path") or "/"
+        path = event.get("path")
+        if path is None or path == "":
+            path = "/"
         if not isinstance(path, str):
             raise EventShapeError("REST event: path must be a string")
+        utf8(path, "REST event: path")
         context = string_map(event.get("requestContext"), "requestContext")
         identity = string_map(context.get("identity"), "requestContext.identity")
         headers = header_pairs(event.get("headers"), event.get("multiValueHeaders"), "REST event")

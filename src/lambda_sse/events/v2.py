@@ -24,8 +24,10 @@ from lambda_sse.events.model import (
     encode_body,
     forwarded,
     group_headers,
+    header_bytes,
     http_version,
     string_map,
+    utf8,
 )
 
 __all__ = ["V2Translator", "is_function_url_event", "split_headers_v2"]
@@ -88,31 +90,41 @@ class V2Translator:
         method = http.get("method")
         if not isinstance(method, str) or not method:
             raise EventShapeError("2.0 event: requestContext.http.method must be a string")
-        raw_path = event.get("rawPath") or "/"
-        raw_query = event.get("rawQueryString") or ""
+        raw_path = event.get("rawPath")
+        raw_query = event.get("rawQueryString")
+        if raw_path is None or raw_path == "":
+            raw_path = "/"
+        if raw_query is None:
+            raw_query = ""
         if not isinstance(raw_path, str) or not isinstance(raw_query, str):
             raise EventShapeError("2.0 event: rawPath and rawQueryString must be strings")
+        raw_path_bytes = utf8(raw_path, "2.0 event: rawPath")
+        raw_query_bytes = utf8(raw_query, "2.0 event: rawQueryString")
         pairs: list[tuple[bytes, bytes]] = []
         for key, value in string_map(event.get("headers"), "headers").items():
-            if isinstance(value, str):
-                # Repeated headers arrive comma-joined already; they stay one entry, as any
-                # HTTP server may legally present them (RFC 9110 section 5.3).
-                pairs.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+            if value is None:
+                continue
+            where = f"2.0 event: headers[{key!r}]"
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise EventShapeError(f"{where} must be a string")
+            # Repeated headers arrive comma-joined already; they stay one entry, as any
+            # HTTP server may legally present them (RFC 9110 section 5.3).
+            pairs.append((header_bytes(key.lower(), where), header_bytes(value, where)))
         cookies = event.get("cookies")
         if cookies:
             if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
                 raise EventShapeError("2.0 event: cookies must be a list of strings")
             # Payload 2.0 moves the Cookie header into `cookies`; put it back for the app.
             pairs = [p for p in pairs if p[0] != b"cookie"]
-            pairs.append((b"cookie", "; ".join(cookies).encode("latin-1")))
+            pairs.append((b"cookie", header_bytes("; ".join(cookies), "2.0 event: cookies")))
         headers = tuple(pairs)
         scheme, server = forwarded(headers)
         return HttpRequest(
             kind=self._kind,
             method=method.upper(),
             path=unquote(raw_path),
-            raw_path=raw_path.encode("utf-8"),
-            query_string=raw_query.encode("utf-8"),
+            raw_path=raw_path_bytes,
+            query_string=raw_query_bytes,
             headers=headers,
             body=decode_body(event.get("body"), event.get("isBase64Encoded")),
             scheme=scheme,

@@ -37,6 +37,7 @@ class DevOptions:
     port: int = 3000
     limits: bool = True
     concurrency: int | None = None
+    max_environments: int | None = None  # None: reserved concurrency, else the pool's default
     reload: bool = True
     idle_timeout: float | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
@@ -72,7 +73,10 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
 
     started = time.monotonic()
     console = console or Console()
-    project = _load(options.directory, options.config, options.options, console)
+    # In a thread: a Ctrl-C cancels this task at once, whatever the loader is doing.
+    project = await asyncio.to_thread(
+        _load, options.directory, options.config, options.options, console
+    )
     reporter = Reporter(access=console.access, warning=console.warning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,7 +84,11 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     pool = Pool(
-        project, limits=options.limits, max_concurrency=options.concurrency, sink=console.record
+        project,
+        limits=options.limits,
+        max_concurrency=options.concurrency,
+        max_environments=options.max_environments,
+        sink=console.record,
     )
     server = DevServer(
         project,
@@ -119,7 +127,12 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
 
 
 async def _watch(
-    project: ProjectConfig, pool: object, console: Console, options: DevOptions
+    project: ProjectConfig,
+    pool: object,
+    console: Console,
+    options: DevOptions,
+    *,
+    interval: float = 1.0,
 ) -> None:
     from lambda_sse.local.pool import Pool
 
@@ -127,10 +140,13 @@ async def _watch(
     folders = sorted({fn.code_dir for fn in project.functions})
     routes = _routes_of(project)
 
-    def changed() -> None:
+    async def changed() -> None:
         nonlocal routes
         try:
-            fresh = load_project(options.directory, options.config, options=options.options)
+            # Off the event loop: live streams keep flowing while the config is read.
+            fresh = await asyncio.to_thread(
+                load_project, options.directory, options.config, options=options.options
+            )
         except ConfigError as exc:
             console.warning(f"config not reloaded: {exc}")
             pool.reload()
@@ -140,7 +156,7 @@ async def _watch(
         pool.reload(fresh)
         console.line(console.paint("code changed: new invocations get new environments", "cyan"))
 
-    await watch(folders, changed, extra=[project.source])
+    await watch(folders, changed, extra=[project.source], interval=interval)
 
 
 def _print_table(console: Console, project: ProjectConfig, server: DevServer, limits: bool) -> None:

@@ -54,6 +54,10 @@ EnvironmentState = Literal["new", "starting", "ready", "stopping", "dead"]
 _LIVE_GROUPS: set[int] = set()
 
 
+# How long a partial output line waits for the rest of it before it is logged as it is.
+_TAIL_WAIT = 0.05
+
+
 def kill_all() -> None:
     """SIGKILL every process group this module started and that was not stopped yet."""
     for pgid in list(_LIVE_GROUPS):
@@ -118,6 +122,7 @@ class Environment:
         self.function_arn = f"arn:aws:lambda:{region}:{account}:function:{fn.name}"
         self.state: EnvironmentState = "new"
         self.in_flight: set[RuntimeInvocation] = set()
+        self._last_request: str | None = None  # the last invocation released
         self.reserved = 0  # slots promised to invocations not yet submitted (the pool's)
         self.init_duration_ms: float | None = None
         self.last_used: float = clock()
@@ -325,6 +330,7 @@ class Environment:
         """The invocation ended: free its slot and what it recorded (a warm environment lives
         for hours; its bodies must not pile up)."""
         self.in_flight.discard(inv)
+        self._last_request = inv.request_id
         self.last_used = self._clock()
         inv.chunks.clear()
 
@@ -425,8 +431,25 @@ class Environment:
     async def _forward(self, stream: asyncio.StreamReader) -> None:
         """Forward the function's output line by line, tagged with the request in flight."""
         pending = b""
+        owner: str | None = None
         while True:
-            data = await stream.read(64 * 1024)
+            if pending:
+                # A line without its newline yet: a tail (print(..., end="")) belongs to the
+                # invocation that wrote it, so it goes out once the output pauses, not when the
+                # next invocation's first newline comes.
+                try:
+                    data = await asyncio.wait_for(stream.read(64 * 1024), _TAIL_WAIT)
+                except TimeoutError:
+                    self._emit_output(pending, owner)
+                    pending = b""
+                    continue
+                if (now := self._current_request()) != owner:
+                    # Another invocation writes now: the partial line was the last one's tail.
+                    self._emit_output(pending, owner)
+                    pending, owner = b"", now
+            else:
+                data = await stream.read(64 * 1024)
+                owner = self._current_request()  # whose output a partial line would be
             if not data:
                 break
             pending += data
@@ -436,10 +459,26 @@ class Environment:
                 pending = b""
             for line in lines:
                 self._emit_output(line)
+            if lines:
+                owner = self._current_request()  # the new partial line starts now
         if pending:
-            self._emit_output(pending)
+            self._emit_output(pending, owner)
 
-    def _emit_output(self, line: bytes) -> None:
-        text = line.decode("utf-8", "replace").rstrip("\r")
+    def _current_request(self) -> str | None:
         current = [inv.request_id for inv in self.in_flight if not inv.done]
-        self._log("output", text, current[0] if len(current) == 1 else None)
+        if not current:
+            # Output read after its invocation ended (the pipe may be read after the response
+            # socket) was still written by it, as it would be in Lambda's log stream.
+            ended = [inv.request_id for inv in self.in_flight]
+            return ended[0] if len(ended) == 1 else self._last_request
+        return current[0] if len(current) == 1 else None
+
+    async def settle_output(self) -> None:
+        """Let the output readers take what the function wrote before its response ended, so
+        that it is logged before END, tagged with its invocation."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    def _emit_output(self, line: bytes, owner: str | None = None) -> None:
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        self._log("output", text, owner or self._current_request())

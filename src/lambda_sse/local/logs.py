@@ -26,6 +26,7 @@ __all__ = [
     "LogRecord",
     "LogSink",
     "crash_message",
+    "display_lines",
     "end_line",
     "exit_reason",
     "max_memory_mb",
@@ -52,10 +53,21 @@ class LogRecord:
 LogSink = Callable[[LogRecord], None]
 
 
+def display_lines(text: str) -> list[str]:
+    """The lines of one log event for a terminal. AWS's runtimes join a multi-line message
+    (a traceback) with CR so that CloudWatch keeps it as one event; on a terminal each CR would
+    draw the next line over the last, so every CR, LF or CRLF starts a line here."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def stderr_sink(record: LogRecord) -> None:
-    """The default sink: ``[function] text`` on the emulator's stderr."""
+    """The default sink: ``[function] text`` on the emulator's stderr, each line tagged."""
     prefix = "warning: " if record.kind == "warning" else ""
-    sys.stderr.write(f"[{record.function}] {prefix}{record.text}\n")
+    lines = display_lines(record.text)
+    sys.stderr.write("".join(f"[{record.function}] {prefix}{line}\n" for line in lines))
     sys.stderr.flush()
 
 

@@ -48,6 +48,7 @@ from lambda_sse.local.runtimes import LAMBDA_SSE_WRAPPER, looks_streaming
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_ENVIRONMENTS",
     "Pool",
     "PooledInvocation",
     "UnknownFunction",
@@ -57,6 +58,10 @@ __all__ = [
 # Lambda keeps idle environments for minutes (undocumented); locally 5 minutes.
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_GRACE = 2.0
+# Environments one function may run at once when it declares no reserved concurrency: each is a
+# process, and a page that opens many streams would otherwise start one per stream without bound
+# (AWS's own ceiling is the account's concurrency, 1000 by default). Beyond it: throttled.
+DEFAULT_MAX_ENVIRONMENTS = 32
 # After a cut stream, how long to wait for the process to exit to tell a crash from a bad
 # response.
 _EXIT_SETTLE = 1.0
@@ -133,6 +138,7 @@ class Pool:
         grace: float = DEFAULT_GRACE,
         init_timeout: float = INIT_TIMEOUT,
         max_concurrency: int | None = None,
+        max_environments: int | None = None,
         sink: logs.LogSink = logs.stderr_sink,
         clock: Callable[[], float] = time.monotonic,
         python: str | None = None,
@@ -148,6 +154,9 @@ class Pool:
         self.init_timeout = init_timeout
         self.generation = 0
         self._max_concurrency = max_concurrency
+        if max_environments is not None and max_environments < 1:
+            raise ConfigError("--max-environments must be 1 or more", key="--max-environments")
+        self.max_environments = max_environments
         self._sink = sink
         self._clock = clock
         self._python = python
@@ -235,10 +244,21 @@ class Pool:
             raise ThrottledError(
                 f"Rate Exceeded: function {fn.name!r} is at its reserved concurrency ({reserved})"
             )
+        env = self._pick(state, fn)
+        cap = self._environment_cap(fn)
+        # Environments this invocation would need: each runs max_concurrency at once, and cold
+        # starts already under way have no environment listed yet.
+        needed = -(-(state.in_flight + 1) // fn.max_concurrency)
+        if env is None and needed > cap:
+            message = (
+                f"function {fn.name!r} runs {cap} environments, its cap, all busy: throttled. "
+                "Raise it with --max-environments N (or the function's reserved concurrency)"
+            )
+            self._warn_once(fn.name, message)
+            raise ThrottledError(message)
         limiter = Limiter([lambda_bucket(self._clock), *buckets] if self.limits else [])
         inv = PooledInvocation(str(uuid.uuid4()), fn, limiter)
         state.in_flight += 1
-        env = self._pick(state, fn)
         rt = None
         if env is not None and env.state == "ready":
             rt = self._submit(fn, env, inv, event)  # warm: the runtime gets it right away
@@ -250,6 +270,20 @@ class Pool:
         task.add_done_callback(self._tasks.discard)
         self._ensure_reaper()
         return inv
+
+    def _environment_cap(self, fn: FunctionConfig) -> int:
+        """How many environments ``fn`` may run: --max-environments, else its reserved
+        concurrency, else :data:`DEFAULT_MAX_ENVIRONMENTS`."""
+        if self.max_environments is not None:
+            return self.max_environments
+        if fn.reserved_concurrency is not None:
+            return max(1, fn.reserved_concurrency)
+        return DEFAULT_MAX_ENVIRONMENTS
+
+    def _warn_once(self, function: str, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            self._log(function, "warning", text)
 
     def _pick(self, state: _FunctionState, fn: FunctionConfig) -> Environment | None:
         candidates = [
@@ -365,6 +399,7 @@ class Pool:
                     return
                 rt = self._submit(fn, env, inv, event)
             outcome, status, memory = await self._supervise(fn, env, rt)
+            await env.settle_output()
             self._log(fn.name, "platform", logs.end_line(inv.request_id), inv.request_id)
             self._log(
                 fn.name,
@@ -451,7 +486,8 @@ class Pool:
                     ).encode(),
                 )
         memory = env.max_memory_mb()
-        if outcome.status in ("crash", "function_error"):
+        if outcome.status in ("crash", "function_error") or outcome.trailer_error:
+            # A stream ended by Lambda's error trailers counts as an error too.
             return outcome, "error", memory
         return outcome, None, memory
 

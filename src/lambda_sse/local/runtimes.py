@@ -19,6 +19,7 @@ Reserved variables follow https://docs.aws.amazon.com/lambda/latest/dg/configura
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -170,7 +171,47 @@ def looks_streaming(fn: FunctionConfig) -> bool:
         text = source.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return bool(_STREAMING_MARKERS.search(text))
+    if not _STREAMING_MARKERS.search(text):
+        return False
+    # The module uses the streaming API somewhere; does the named handler? A module may hold
+    # buffered handlers beside streaming ones.
+    verdict = _handler_streams(text, fn.handler.rsplit(".", 1)[-1])
+    return True if verdict is None else verdict
+
+
+def _handler_streams(text: str, name: str) -> bool | None:
+    """Whether the top-level ``name`` is defined with ``@streamify_response`` or assigned from
+    ``streamify_response(...)`` / ``lambda_sse.asgi.handler(...)``; None when unsure."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    verdict: bool | None = None
+    for node in tree.body:  # the last binding of the name wins, as at import
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            verdict = any("streamify_response" in ast.unparse(d) for d in node.decorator_list)
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            verdict = _streaming_call(node.value, text)
+    return verdict
+
+
+def _streaming_call(value: ast.expr, text: str) -> bool | None:
+    if not isinstance(value, ast.Call):
+        return None
+    callee = value.func
+    called = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", "")
+    if called == "streamify_response":
+        return True
+    # lambda_sse.asgi.handler(app, ...) under its name or an alias the module imported.
+    asgi_names = set(
+        re.findall(r"from lambda_sse\.asgi import[^\n]*?\bhandler(?: as (\w+))?", text)
+    )
+    asgi_names = {n or "handler" for n in asgi_names}
+    if called in asgi_names or (called == "handler" and "lambda_sse.asgi" in text):
+        return True
+    return None
 
 
 def sweep_ambiguous_bytecode(code_dir: Path) -> int:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
+import socket
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,7 +32,7 @@ from lambda_sse.local.frontdoor.doors import (
     RestApiDoor,
     head_limit_reply,
 )
-from lambda_sse.local.frontdoor.http import Door, Limits, Listener, serve
+from lambda_sse.local.frontdoor.http import HEAD_TIMEOUT, Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
 from lambda_sse.local.model import Invoker, ProjectConfig
 
@@ -79,6 +81,9 @@ class Console:
             self.paint(f"{record.mode} -> {record.function or '-'}", "cyan"),
             self.paint(f"{record.duration_ms:.1f} ms {record.bytes_sent} B", "dim"),
         ]
+        if record.ended:
+            calm = record.ended in ("complete", "planned close")
+            parts.append(self.paint(f"ended: {record.ended}", "dim" if calm else "yellow"))
         if record.note:
             parts.append(self.paint(record.note, "yellow"))
         self.line(" ".join(parts))
@@ -89,12 +94,13 @@ class Console:
     def record(self, record: logs.LogRecord) -> None:
         """The pool's log sink: START/END/REPORT, the function's output, warnings."""
         name = self.paint(f"[{record.function}]", "blue")
-        if record.kind == "warning":
-            self.line(f"{name} {self.paint('warning: ' + record.text, 'yellow')}")
-        elif record.kind == "platform":
-            self.line(f"{name} {self.paint(record.text, 'dim')}")
-        else:
-            self.line(f"{name} {record.text}")
+        for text in logs.display_lines(record.text):
+            if record.kind == "warning":
+                self.line(f"{name} {self.paint('warning: ' + text, 'yellow')}")
+            elif record.kind == "platform":
+                self.line(f"{name} {self.paint(text, 'dim')}")
+            else:
+                self.line(f"{name} {text}")
 
 
 def route_table(
@@ -138,8 +144,10 @@ class DevServer:
         reporter: Reporter | None = None,
         integration_timeout: float | None = None,
         idle_timeout: float | None = None,
+        head_timeout: float = HEAD_TIMEOUT,
     ) -> None:
         self.project = project
+        self.head_timeout = head_timeout
         self.invoker = invoker
         self.host = host
         self.port = port
@@ -152,6 +160,13 @@ class DevServer:
         self.url_ports: dict[str, int] = {}
 
     async def start(self) -> None:
+        last = self.port + len(self.project.url_functions)
+        if self.port and last > _MAX_PORT:
+            raise ConfigError(
+                f"--port {self.port}: the Function URLs would need ports up to {last} (the k-th "
+                f"listens on PORT+k) but ports end at {_MAX_PORT}; pass a lower --port",
+                key="--port",
+            )
         rest = RestApiDoor(
             self.project,
             self.invoker,
@@ -165,6 +180,7 @@ class DevServer:
             max_body=REST_PAYLOAD_LIMIT,
             head_reply=head_limit_reply("rest"),
             body_reply=apigw_error(413, "Request Too Long"),
+            head_timeout=self.head_timeout,
         )
         try:
             server = await _listen(self.host, self.port, rest, rest_limits, "the REST API")
@@ -180,6 +196,7 @@ class DevServer:
                     b'{"Message":"Request must be smaller than %d bytes for the '
                     b'InvokeFunction operation"}' % INVOKE_PAYLOAD_LIMIT,
                 ),
+                head_timeout=self.head_timeout,
             )
             for k, fn in enumerate(self.project.url_functions, start=1):
                 door = FunctionUrlDoor(
@@ -204,10 +221,31 @@ class DevServer:
             await server.close()
 
 
+_MAX_PORT = 65535
+
+
 async def _listen(host: str, port: int, door: Door, limits: Limits, what: str) -> Listener:
     try:
         return await serve(host, port, door, limits)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(
+            f"--host {host}: not an address or name this machine can listen on ({exc}); pass "
+            "an address such as 127.0.0.1, ::1 or 0.0.0.0",
+            key="--host",
+        ) from None
+    except OverflowError:
+        raise ConfigError(
+            f"cannot listen on port {port} for {what}: ports end at {_MAX_PORT}; pass a lower "
+            "--port",
+            key="--port",
+        ) from None
     except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"--host {host}: this machine has no such address ({exc.strerror or exc}); pass "
+                "one of its addresses, such as 127.0.0.1, ::1 or 0.0.0.0",
+                key="--host",
+            ) from None
         raise ConfigError(
             f"cannot listen on {host}:{port} for {what} ({exc.strerror or exc}); pass another "
             "--port (the REST API takes PORT, the k-th Function URL PORT+k), or stop what uses it",
@@ -261,7 +299,7 @@ def code_fingerprint(
 
 async def watch(
     folders: Iterable[Path],
-    on_change: Callable[[], None],
+    on_change: Callable[[], Awaitable[None] | None],
     *,
     extra: Iterable[Path] = (),
     interval: float = 1.0,
@@ -276,4 +314,6 @@ async def watch(
         now = await asyncio.to_thread(code_fingerprint, folders, extra)
         if now != last:
             last = now
-            on_change()
+            result = on_change()
+            if result is not None:
+                await result

@@ -105,7 +105,7 @@ def _marshal(result: Any, request_id: str) -> tuple[bytes, str]:
     else:
         try:
             body = json.dumps(result, ensure_ascii=False).encode("utf-8")
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:  # TypeError, ValueError (cycles), RecursionError (deep), ...
             raise _Failure(
                 error_document(
                     exc,

@@ -7,6 +7,7 @@ its content: a ``service:`` key means the Serverless Framework, ``Resources:`` m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,5 +64,29 @@ def load_project(
             for k, v in options.items()
             if k.startswith("Parameter.")
         }
-        return load_sam(path, region=options.get("region", "us-east-1"), overrides=overrides)
-    return load_serverless(path, options=options)
+        project = load_sam(path, region=options.get("region", "us-east-1"), overrides=overrides)
+    else:
+        project = load_serverless(path, options=options)
+    _check_unique_routes(project)
+    return project
+
+
+def _check_unique_routes(project: ProjectConfig) -> None:
+    """API Gateway has one integration per method of a resource (and an HTTP API one per route
+    key): two functions on the same method and path cannot both be deployed."""
+    owners: dict[tuple[str, str, str], str] = {}
+    for fn in project.functions:
+        for route in fn.routes:
+            # Path parameters match whatever their names: /items/{id} is /items/{name}.
+            shape = re.sub(r"\{[^}]*?(\+?)\}", r"{\1}", route.path)
+            key = (route.kind, route.method, shape)
+            other = owners.setdefault(key, fn.name)
+            if other != fn.name:
+                api = "REST API" if route.kind == "rest" else "HTTP API"
+                raise ConfigFileError(
+                    f"{project.source.name}: functions {other!r} and {fn.name!r} both declare "
+                    f"{route.method} {route.path} on the {api}; AWS refuses the second "
+                    "deployment: give one of them another path or method",
+                    file=str(project.source),
+                    key=f"functions.{fn.name}",
+                )

@@ -21,6 +21,11 @@ _VARIABLE = re.compile(r"\$\{([^${}]*)\}")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _MAX_STEPS = 200
 _MAX_DEPTH = 20
+# Values built while resolving (the document's own plus every copy a ${self:...} makes) and
+# characters of substituted text: references that double at each level would otherwise take
+# exponential time and memory. Real configs stay far below both.
+_MAX_VALUES = 200_000
+_MAX_TEXT = 1_000_000
 
 
 class Resolver:
@@ -40,12 +45,28 @@ class Resolver:
         self._environ = environ
         self.stage = "dev"
         self.region = "us-east-1"
+        self._values = 0
+        self._text = 0
+
+    def _expanded(self, key: str) -> Exception:
+        return self._context.error(
+            key,
+            f"variables expand to over {_MAX_VALUES} values or {_MAX_TEXT} characters "
+            "(${self:...} references that repeat other references at each level)",
+            "refer to the values you need directly instead of nesting the references",
+        )
 
     def resolve(self, value: Any, key: str, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             raise self._context.error(
-                key, "variables refer to each other in a loop", "break the cycle"
+                key,
+                f"variables nest more than {_MAX_DEPTH} levels deep or refer to each other in a "
+                "loop",
+                "break the cycle or refer to the value directly",
             )
+        self._values += 1
+        if self._values > _MAX_VALUES:
+            raise self._expanded(key)
         if isinstance(value, str):
             return self._string(value, key, depth)
         if isinstance(value, Mapping):
@@ -69,6 +90,9 @@ class Resolver:
                     "refer to a single value there",
                 )
             text = text[: match.start()] + str(value) + text[match.end() :]
+            self._text += len(text)
+            if self._text > _MAX_TEXT:
+                raise self._expanded(key)
         raise self._context.error(key, "too many nested variables", "simplify the value")
 
     def _expression(self, expression: str, key: str, depth: int) -> Any:

@@ -9,11 +9,15 @@ Facts (AWS's docs, cited in :mod:`lambda_sse.aws` and docs/limits.md):
   BUFFERED: 29 s integration timeout (504 ``{"message": "Endpoint request timed out"}``); a
   function error or malformed result is 502 ``{"message": "Internal server error"}``. STREAM:
   status and headers from the prelude (a bad or missing prelude is 500), then the body as it
-  comes; a timeout mid-stream closes the connection without the final chunk; the idle timeout is
-  5 minutes (REGIONAL, PRIVATE) or 30 seconds (EDGE).
+  comes; a timeout mid-stream closes the connection without the final chunk (and, UNCONFIRMED,
+  so does an error mid-stream); the idle timeout is 5 minutes (REGIONAL, PRIVATE) or 30 seconds
+  (EDGE).
 - Function URL: v2 events; BUFFERED answers by the v2 result rules (6 MB); RESPONSE_STREAM
   streams a prelude's status and headers, or the raw body with its content type (200 MB); a
-  buffered result in RESPONSE_STREAM mode passes through verbatim. Throttled: 429 (UNCONFIRMED).
+  buffered result in RESPONSE_STREAM mode passes through verbatim; an error mid-stream ends the
+  body cleanly (observed). Throttled: 429 (UNCONFIRMED).
+- Invalid response headers (CR, LF, NUL in a value; a name that is not a token) never reach the
+  client: the bad-prelude or malformed-result answer, and the invocation is detached.
 - A client that goes away detaches the invocation: the function keeps running, as on AWS.
 
 Why this module is longer than 400 lines: both front doors apply the same AWS rules
@@ -66,6 +70,7 @@ from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder, Pre
 
 __all__ = [
     "EDGE_IDLE_TIMEOUT",
+    "ENDINGS",
     "HEAD_LIMIT",
     "HTTP_API_TIMEOUT",
     "INTEGRATION_TIMEOUT",
@@ -83,6 +88,18 @@ __all__ = [
 
 
 INTERNAL_ERROR = "Internal server error"
+# How a stream ended, for the request log: the function returned ("complete"), or returned after
+# EventSourceResponse's retry: hint before its deadline ("planned close"), ran past its timeout,
+# failed, the client left, the REST idle timeout or the Function URL's size cap cut it.
+ENDINGS = (
+    "complete",
+    "planned close",
+    "function timeout",
+    "error",
+    "client left",
+    "idle timeout",
+    "size cap",
+)
 DETACHED_NOTE = "client disconnected; the function keeps running, as on AWS"
 
 
@@ -99,6 +116,7 @@ class Access:
     duration_ms: float
     bytes_sent: int
     note: str = ""
+    ended: str = ""  # how a stream ended, one of ENDINGS; "" for a whole (unstreamed) reply
 
 
 @dataclass
@@ -170,6 +188,7 @@ class _Door:
                 duration_ms=(self.clock() - start) * 1000.0,
                 bytes_sent=responder.bytes_sent,
                 note=note,
+                ended=responder.ended,
             )
         )
 
@@ -194,11 +213,15 @@ class _Door:
         *,
         idle: float | None,
         cap: int | None,
+        fn_timeout: float,
     ) -> str:
-        """Send a streamed reply; returns a note for the log. A cut (idle timeout, size cap,
-        function timeout or crash) closes the connection without the final chunk."""
+        """Send a streamed reply; returns a note for the log and sets ``responder.ended`` to how
+        the stream ended (:data:`ENDINGS`). A cut (idle timeout, size cap, function timeout or
+        crash, and on a REST API a mid-stream error) closes the connection without the final
+        chunk."""
         await responder.start_stream(status, headers)
         sent = 0
+        last = first
         try:
             await responder.send(first)
             sent += len(first)
@@ -219,28 +242,63 @@ class _Door:
                     sent += len(chunk)
                     if cap is not None and sent > cap:
                         raise _Cut(f"response over {cap} bytes: cut")
+                    if chunk:
+                        last = chunk
                     await responder.send(chunk)
         except TimeoutError:
             inv.detach()
             responder.abort()
+            responder.ended = "idle timeout"
             return f"idle for {idle:g} s: connection closed"
         except _Cut as cut:
             inv.detach()
             responder.abort()
+            responder.ended = "size cap"
             return cut.note
         except ClientGone:
             inv.detach()  # the pool logs that the function keeps running
             responder.abort()
+            responder.ended = "client left"
             return DETACHED_NOTE
         outcome = await inv.outcome()
-        if outcome.status in ("timeout", "crash"):
+        if outcome.status == "timeout":
             # Lambda cuts the stream: the client gets no final chunk.
             responder.abort()
+            responder.ended = "function timeout"
             return f"{outcome.error_type or outcome.status}: stream cut"
-        await responder.end()
+        if outcome.status != "success":
+            responder.abort()
+            responder.ended = "error"
+            return f"{outcome.error_type or outcome.status}: stream cut"
         if outcome.trailer_error:
-            return f"mid-stream error {outcome.error_type or ''}".rstrip()
+            responder.ended = "error"
+            error = outcome.error_type or "an error"
+            if self.door == "rest":
+                # UNCONFIRMED what API Gateway does with Lambda's error trailers; cut as it does
+                # on a timeout, so that a client can tell the body is incomplete.
+                responder.abort()
+                return f"mid-stream error {error}: stream cut"
+            # A Function URL ends such a stream cleanly, with a 200 (observed on AWS).
+            await responder.end()
+            return f"mid-stream error {error}: ended cleanly, as a Function URL does"
+        await responder.end()
+        if _is_retry_close(headers, last) and outcome.duration_ms:
+            left = fn_timeout - outcome.duration_ms / 1000.0
+            responder.ended = "planned close"
+            return f"retry: sent {left:.1f} s before the timeout; the client reconnects"
+        responder.ended = "complete"
         return ""
+
+
+def _is_retry_close(headers: list[tuple[str, str]], last: bytes) -> bool:
+    """Whether an SSE stream's last bytes are a ``retry:`` hint: how ``EventSourceResponse``
+    ends a stream before the function's deadline so that the client resumes."""
+    if not (last.startswith(b"retry:") or b"\nretry:" in last):
+        return False
+    return any(
+        n.lower() == "content-type" and v.lower().startswith("text/event-stream")
+        for n, v in headers
+    )
 
 
 async def _collect(chunks: AsyncIterator[bytes], cap: int) -> bytes | None:
@@ -423,7 +481,15 @@ class RestApiDoor(_Door):
             await responder.reply(apigw_error(504, "Endpoint request timed out"))
             return "no prelude before the idle timeout"
         return await self._stream(
-            inv, responder, chunks, status, headers, decoded[1], idle=self.idle_timeout, cap=None
+            inv,
+            responder,
+            chunks,
+            status,
+            headers,
+            decoded[1],
+            idle=self.idle_timeout,
+            cap=None,
+            fn_timeout=fn.timeout,
         )
 
     async def _http_api(
@@ -567,7 +633,15 @@ class FunctionUrlDoor(_Door):
             headers = [("Content-Type", head.content_type or "application/octet-stream")]
             first = b""
         return await self._stream(
-            inv, responder, chunks, status, headers, first, idle=None, cap=URL_STREAM_LIMIT
+            inv,
+            responder,
+            chunks,
+            status,
+            headers,
+            first,
+            idle=None,
+            cap=URL_STREAM_LIMIT,
+            fn_timeout=self.function.timeout,
         )
 
 

@@ -18,11 +18,20 @@ from http import HTTPStatus
 
 import h11
 
-from lambda_sse.errors import ClientGone, RequestTooLarge
+from lambda_sse.errors import ClientGone, ClientTooSlowError, RequestTooLarge
 from lambda_sse.local.frontdoor.replies import Reply
 from lambda_sse.local.frontdoor.request import Request
 
-__all__ = ["ClientGone", "Door", "Limits", "Listener", "RequestTooLarge", "Responder", "serve"]
+__all__ = [
+    "HEAD_TIMEOUT",
+    "ClientGone",
+    "Door",
+    "Limits",
+    "Listener",
+    "RequestTooLarge",
+    "Responder",
+    "serve",
+]
 
 log = logging.getLogger("lambda_sse.local")
 _READ = 64 * 1024
@@ -30,14 +39,32 @@ _DISCARD_BYTES = 64 * 1024 * 1024
 _DISCARD_SECONDS = 5.0
 
 
+# A request head must arrive whole within this time, and a body must not stall longer (Node's
+# http.Server uses 60 s for headersTimeout); an idle kept-alive connection closes after it too.
+# Without it a client sending a byte a minute (slowloris) holds a connection forever. What
+# API Gateway and Function URLs allow is not documented.
+HEAD_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Request size limits and how the door answers them."""
+    """Request size and time limits and how the door answers them."""
 
     max_head: int  # request line plus headers
     max_body: int
     head_reply: Reply
     body_reply: Reply
+    head_timeout: float = HEAD_TIMEOUT
+
+
+def _value_bytes(value: str) -> bytes:
+    """A header value's bytes: ISO-8859-1 where it fits (HTTP's historical charset, RFC 9110
+    section 5.5), else UTF-8, which is what a JSON string beyond U+00FF can only mean. Never a
+    replacement character."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def _reason(status: int) -> bytes:
@@ -60,6 +87,7 @@ class Responder:
         self.aborted = False
         self.bytes_sent = 0
         self.status = 0
+        self.ended = ""  # how a streamed reply ended, set by the door (doors.ENDINGS)
         self._chunked = False
 
     def _write(self, event: h11.Event) -> None:
@@ -88,7 +116,7 @@ class Responder:
     def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
         self.started = True
         self.status = status
-        encoded = [(n.encode("latin-1"), v.encode("latin-1", "replace")) for n, v in headers]
+        encoded = [(n.encode("latin-1"), _value_bytes(v)) for n, v in headers]
         self._write(h11.Response(status_code=status, headers=encoded, reason=_reason(status)))
 
     async def start_stream(self, status: int, headers: list[tuple[str, str]]) -> None:
@@ -138,12 +166,22 @@ async def _read_request(
     head: h11.Request | None = None
     body = bytearray()
     fed = len(conn.trailing_data[0])  # bytes of a pipelined request already buffered
+    loop = asyncio.get_running_loop()
+    head_deadline = loop.time() + limits.head_timeout
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             if conn.they_are_waiting_for_100_continue and head is not None:
                 writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
-            data = await reader.read(_READ)
+            # The head: whole within head_timeout; the body: no pause longer than that.
+            deadline = head_deadline if head is None else loop.time() + limits.head_timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await reader.read(_READ)
+            except TimeoutError:
+                if head is None and fed == 0:
+                    return None  # an idle connection: close it without a word
+                raise ClientTooSlowError() from None
             fed += len(data)
             conn.receive_data(data)
             continue
@@ -198,6 +236,9 @@ async def _connection(
                 await _refuse(conn, writer, exc.reply)
                 await _discard(reader)
                 return
+            except ClientTooSlowError:
+                await _refuse(conn, writer, _timed_out())
+                return
             except h11.RemoteProtocolError as exc:
                 reply = limits.head_reply if exc.error_status_hint == 431 else _bad_request()
                 await _refuse(conn, writer, reply)
@@ -244,6 +285,10 @@ def _internal_error() -> Reply:
     return Reply(
         500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
     )
+
+
+def _timed_out() -> Reply:
+    return Reply(408, [("Content-Type", "text/plain")], b"Request Timeout")
 
 
 def _bad_request() -> Reply:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +74,9 @@ def _error_type(status: int) -> str:
 def _status(value: Any) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
-        raise MalformedResult(f"statusCode must be an HTTP status, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599:
+        # 1xx are interim responses in HTTP (RFC 9110 section 15.2), never a final answer.
+        raise MalformedResult(f"statusCode must be an HTTP status from 200 to 599, got {value!r}")
     return value
 
 
@@ -84,6 +86,30 @@ def _scalar(value: Any, where: str) -> str:
     if isinstance(value, str | int | float):
         return str(value)
     raise MalformedResult(f"{where} must be a string, got {type(value).__name__}")
+
+
+# RFC 9110 section 5.1 (field names are tokens) and 5.5 (field values: visible characters,
+# spaces and tabs inside, obs-text; never CR, LF or NUL, which would split or end the head).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _checked(name: str, value: str) -> tuple[str, str]:
+    """A header as it may go on the wire; :class:`MalformedResult` naming it and the fix."""
+    if not _TOKEN.fullmatch(name):
+        raise MalformedResult(
+            f"header name {name!r} is not a valid HTTP field name (letters, digits and "
+            "!#$%&'*+-.^_`|~ only, no spaces); fix the name in the function's response"
+        )
+    value = value.strip(" \t")  # optional whitespace around a value is not part of it
+    bad = _BAD_VALUE.search(value)
+    if bad is not None:
+        raise MalformedResult(
+            f"header {name!r} has the control character {bad.group()!r} in its value "
+            "(CR, LF and NUL would split the response head); remove it, or percent-encode the "
+            "value, in the function's response"
+        )
+    return name, value
 
 
 def _headers(single: Any, multi: Any, cookies: Any = None) -> list[tuple[str, str]]:
@@ -107,7 +133,7 @@ def _headers(single: Any, multi: Any, cookies: Any = None) -> list[tuple[str, st
         if not isinstance(cookies, list):
             raise MalformedResult("cookies must be a list")
         headers.extend(("Set-Cookie", _scalar(c, "cookies[]")) for c in cookies)
-    return [(n, v) for n, v in headers if n.lower() not in _FRAMING]
+    return [_checked(n, v) for n, v in headers if n.lower() not in _FRAMING]
 
 
 def _decode_body(body: Any, is_base64: Any) -> bytes:
