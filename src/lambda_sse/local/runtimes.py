@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambda_sse.errors import RuntimeUnavailable, RuntimeUnavailableError
+from lambda_sse.local.bytecode import no_stale_bytecode, sweep_ambiguous_bytecode
 from lambda_sse.local.model import FunctionConfig
 
 __all__ = [
@@ -214,71 +215,9 @@ def _streaming_call(value: ast.expr, text: str) -> bool | None:
     return None
 
 
-def sweep_ambiguous_bytecode(code_dir: Path) -> int:
-    """Delete the code dir's cached ``.pyc`` files that may not match their source; returns
-    how many went.
-
-    CPython trusts a timestamp ``.pyc`` when the source's mtime, in whole seconds, and its size
-    match the ones recorded in it (PEP 552), so an edit made within the same second that keeps
-    the size runs the old code. A ``.pyc`` written no later than its source's last change (by
-    the file system's nanosecond clock) is such a suspect; it is deleted and recompiled on the
-    next import. (Installers compile just after extracting, so their ``.pyc`` files are kept.)
-    Runtimes started here write no bytecode (see ``PYTHONDONTWRITEBYTECODE`` below), so this
-    only meets ``.pyc`` files written by other processes (the developer's tests, a REPL).
-    Hidden folders and ``node_modules`` are not visited.
-    """
-    removed = 0
-    pending = [str(code_dir)]
-    while pending:
-        folder = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue  # gone or unreadable: nothing of it can be imported either
-        for entry in entries:
-            if not entry.is_dir(follow_symlinks=False) or entry.name.startswith("."):
-                continue
-            if entry.name == "__pycache__":
-                removed += _sweep_cache(folder, entry.path)
-            elif entry.name != "node_modules":
-                pending.append(entry.path)
-    return removed
-
-
-def _sweep_cache(folder: str, cache: str) -> int:
-    removed = 0
-    try:
-        entries = list(os.scandir(cache))
-    except OSError:
-        return 0
-    for entry in entries:
-        # "name.cpython-312.pyc" or "name.cpython-312.opt-1.pyc" caches "name.py" (PEP 3147).
-        if not entry.name.endswith(".pyc"):
-            continue
-        source = os.path.join(folder, entry.name.split(".", 1)[0] + ".py")
-        try:
-            source_ns = os.stat(source).st_mtime_ns
-            written_ns = entry.stat(follow_symlinks=False).st_mtime_ns
-            if written_ns <= source_ns:
-                os.unlink(entry.path)
-                removed += 1
-        except OSError:
-            continue  # no source (never loaded) or already gone
-    return removed
-
-
 def _python_version(runtime: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
     return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def _no_stale_bytecode(fn: FunctionConfig, env: dict[str, str]) -> None:
-    """After a reload, the runtime must run the code as it is now (see
-    :func:`sweep_ambiguous_bytecode`, which the environment runs before it starts). It writes
-    no ``.pyc`` into the code dir, as on AWS where /var/task is read-only: the function's own
-    modules compile at each cold start (about a ms per small module) while installed packages
-    keep their cached bytecode."""
-    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
 def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> LaunchSpec:
@@ -299,7 +238,7 @@ def _python_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Launch
         roots.insert(1, fn.environment["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(roots)
     env.setdefault("PYTHONUNBUFFERED", "1")  # function output reaches the log as it is printed
-    _no_stale_bytecode(fn, env)
+    no_stale_bytecode(env)
 
     wrapper = fn.exec_wrapper
     if wrapper and is_lambda_sse_wrapper(wrapper):
@@ -347,7 +286,7 @@ def _bootstrap_spec(fn: FunctionConfig, env: dict[str, str], python: str) -> Lau
     # lambda-sse's own bootstrap runs $LAMBDA_SSE_PYTHON: locally, the emulator's interpreter
     # (where lambda_sse is installed) unless the function names another. Others ignore it.
     env.setdefault("LAMBDA_SSE_PYTHON", python)
-    _no_stale_bytecode(fn, env)
+    no_stale_bytecode(env)
     return LaunchSpec((str(bootstrap),), env, fn.code_dir, "bootstrap")
 
 
