@@ -8,7 +8,9 @@ edge-optimized API Gateway after 30 s); every event sent the moment it is produc
 On Lambda (``scope["aws.context"]`` set by :func:`lambda_sse.asgi.handler`) a stream must bound
 its own duration, since Lambda cuts it at the function timeout and never says when a client went
 away: this response ends cleanly ``deadline_margin`` seconds before the timeout, after a
-``retry:`` hint, so an EventSource reconnects at once with ``Last-Event-ID``. The generator can
+``retry:`` hint, so an EventSource reconnects at once with ``Last-Event-ID``. The default margin
+scales with the time the invocation has left when the stream starts (a fifth of it, between
+0.5 s and 5 s), so short timeouts still stream for most of their length. The generator can
 resume from there: pass a factory, which is called with the request's Last-Event-ID.
 """
 
@@ -24,7 +26,7 @@ from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.errors import ResponseStreamError
 from lambda_sse.sse import ServerSentEvent, encode
 
-__all__ = ["EventSourceResponse", "encode_item"]
+__all__ = ["EventSourceResponse", "default_margin", "encode_item"]
 
 log = logging.getLogger("lambda_sse.asgi")
 
@@ -32,6 +34,19 @@ Item = ServerSentEvent | Mapping[str, Any] | str | bytes
 Content = AsyncIterable[Item] | Callable[[str], AsyncIterable[Item]]
 
 _FIELDS = frozenset({"data", "event", "id", "retry", "comment"})
+
+# The default deadline margin: a share of the time left when the stream starts, within bounds.
+# Enough for the retry hint and the end of the body to leave before Lambda's cut, without
+# spending most of a short timeout (6 s, the Serverless Framework's default, streams 4.8 s; SAM's
+# 3 s streams 2.4 s; 25 s and more keep the full 5 s).
+MARGIN_SHARE = 0.2
+MARGIN_MIN = 0.5
+MARGIN_MAX = 5.0
+
+
+def default_margin(remaining: float) -> float:
+    """The deadline margin used when none is given, for ``remaining`` seconds left."""
+    return min(MARGIN_MAX, max(MARGIN_MIN, remaining * MARGIN_SHARE))
 
 
 def encode_item(item: Item) -> bytes:
@@ -101,7 +116,8 @@ class EventSourceResponse(_Base):
     iterable`` called with the request's ``Last-Event-ID`` ("" when absent). ``ping`` seconds of
     silence send a ``: ping`` comment (``None``: never). A send stalled for ``send_timeout``
     seconds ends the stream (checked at least every ``ping`` seconds). On Lambda, the stream ends
-    ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line.
+    ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line;
+    ``None`` (the default) takes :func:`default_margin` of the time left when the stream starts.
     After the response, ``stop_reason`` is ``"end"``, ``"deadline"``, ``"disconnect"`` or
     ``"send_timeout"``.
     """
@@ -116,7 +132,7 @@ class EventSourceResponse(_Base):
         headers: Mapping[str, str] | None = None,
         ping: float | None = 15.0,
         send_timeout: float | None = 30.0,
-        deadline_margin: float = 5.0,
+        deadline_margin: float | None = None,
         retry: int = 1000,
         ping_comment: str = "ping",
     ) -> None:
@@ -124,6 +140,8 @@ class EventSourceResponse(_Base):
             raise ValueError("ping must be a positive number of seconds or None")
         if send_timeout is not None and send_timeout <= 0:
             raise ValueError("send_timeout must be a positive number of seconds or None")
+        if deadline_margin is not None and deadline_margin < 0:
+            raise ValueError("deadline_margin must be 0 or more seconds, or None for the default")
         self.content = content
         self.status_code = status_code
         self.ping = ping
@@ -133,6 +151,7 @@ class EventSourceResponse(_Base):
         self._ping_bytes = encode(comment=ping_comment)
         self._retry_bytes = encode(retry=retry)
         self.raw_headers = self._build_headers(headers or {})
+        self.margin: float | None = None  # the margin in use, once the response runs on Lambda
         self.last_event_id = ""
         self.stop_reason: str | None = None
         # Starlette's background tasks (FastAPI sets this attribute): run after the stream ends.
@@ -169,7 +188,11 @@ class EventSourceResponse(_Base):
         loop = asyncio.get_running_loop()
         iterator = self._iterator(scope)
         remaining = _remaining_seconds(scope)
-        deadline = None if remaining is None else loop.time() + remaining - self.deadline_margin
+        margin = self.deadline_margin
+        if remaining is not None and margin is None:
+            margin = default_margin(remaining)
+        self.margin = margin
+        deadline = None if remaining is None else loop.time() + remaining - (margin or 0.0)
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
@@ -180,7 +203,7 @@ class EventSourceResponse(_Base):
                 "SSE stream ends at once: the invocation has %.1f s left, not more than "
                 "deadline_margin=%.1f s; raise the function timeout or lower the margin",
                 remaining,
-                self.deadline_margin,
+                margin,
             )
             self._stop = "deadline"
             producer: asyncio.Task[None] | None = None
@@ -208,7 +231,7 @@ class EventSourceResponse(_Base):
         if self._stop == "deadline":
             log.info(
                 "SSE stream ends %.1f s before the Lambda deadline; the client will resume",
-                self.deadline_margin,
+                self.margin,
             )
             await send({"type": "http.response.body", "body": self._retry_bytes, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
