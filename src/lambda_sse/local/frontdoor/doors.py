@@ -331,7 +331,7 @@ class RestApiDoor(_Door):
             self._log(request, responder, start, mode, fn.name, "throttled")
             return
         if mode == "STREAM":
-            note = await self._rest_stream(inv, fn, responder)
+            note = await self._rest_stream(inv, fn, responder, path)
         else:
             note = await self._rest_buffered(inv, fn, responder)
         self._log(request, responder, start, mode, fn.name, note)
@@ -383,18 +383,32 @@ class RestApiDoor(_Door):
         await responder.reply(reply)
         return ""
 
-    async def _rest_stream(self, inv: Invocation, fn: FunctionConfig, responder: Responder) -> str:
+    async def _rest_stream(
+        self, inv: Invocation, fn: FunctionConfig, responder: Responder, path: str
+    ) -> str:
         head = await inv.head()
         if head is None:
             outcome = await inv.outcome()
             await responder.reply(apigw_error(502, INTERNAL_ERROR))
             return f"function error {outcome.error_type or outcome.status}"
-        if not head.streaming or head.content_type != PRELUDE_CONTENT_TYPE:
+        if not head.streaming:
             # Compatibility matrix: STREAM with a response not in the prelude format is a 500.
+            # A buffered answer is what lambda_sse.asgi.handler gives for a route it was not
+            # told to stream, so name that fix first.
             self.reporter.warn_once(
-                f"{fn.name}: its route is STREAM but the response has no HTTP prelude "
+                f"{fn.name}: {path} is a STREAM route but the function answered buffered; with "
+                f'lambda_sse.asgi.handler add "{path}" to handler(app, stream=[...]) (or '
+                "stream=True); a handler of your own must write to its response stream through "
+                "HttpResponseStream.from_(stream, {...})"
+            )
+            inv.detach()
+            await responder.reply(apigw_error(500, INTERNAL_ERROR))
+            return "buffered answer on a STREAM route"
+        if head.content_type != PRELUDE_CONTENT_TYPE:
+            self.reporter.warn_once(
+                f"{fn.name}: {path} is a STREAM route but the response has no HTTP prelude "
                 f"(content type {head.content_type!r}); wrap the stream with "
-                "HttpResponseStream.from_(stream, {...}) or use lambda_sse.asgi"
+                "HttpResponseStream.from_(stream, {...})"
             )
             inv.detach()
             await responder.reply(apigw_error(500, INTERNAL_ERROR))
