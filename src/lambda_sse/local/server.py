@@ -94,7 +94,9 @@ class Console:
         elif record.kind == "platform":
             self.line(f"{name} {self.paint(record.text, 'dim')}")
         else:
-            self.line(f"{name} {record.text}")
+            # Runtimes join the lines of one log event with CR (one CloudWatch event, e.g. an
+            # error and its traceback); on a terminal a CR would overwrite the line.
+            self.line(f"{name} {record.text}".replace("\r", "\n    "))
 
 
 def route_table(
