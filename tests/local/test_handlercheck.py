@@ -116,14 +116,11 @@ def test_import_check_runs_in_the_functions_environment(tmp_path: Path) -> None:
 
 
 def test_dev_reports_handler_mistakes_before_ready_and_again_on_request(tmp_path: Path) -> None:
-    folder = (
-        project(
-            tmp_path / "app",
-            {"typo": "mian.handler", "syntax": "bad.handler", "ok": "main.handler"},
-            {"main.py": FILES["main.py"], "bad.py": FILES["bad.py"]},
-        )
-        if (tmp_path / "app").mkdir() is None
-        else tmp_path
+    (tmp_path / "app").mkdir()
+    folder = project(
+        tmp_path / "app",
+        {"typo": "mian.handler", "syntax": "bad.handler", "ok": "main.handler"},
+        {"main.py": FILES["main.py"], "bad.py": FILES["bad.py"]},
     )
     with dev_server(folder, tmp_path, url_functions=0) as server:
         deadline = time.monotonic() + 30
