@@ -75,6 +75,14 @@ class HandlerProblem:
     detail: str | None = None  # "SyntaxError: expected ':'"
     hint: str | None = None  # the fix
 
+    def brief(self) -> str:
+        """One line: what, where, and the fix."""
+        where = f" ({self.file}, line {self.line})" if self.file else ""
+        detail = f": {self.detail}" if self.detail and self.detail not in self.message else ""
+        fix = f"; {self.hint}" if self.hint else ""
+        head = f"function {self.function!r}: handler {self.handler!r}"
+        return f"{head}: {self.message}{where}{detail}{fix}"
+
     def __str__(self) -> str:
         lines = [f"function {self.function!r}: handler {self.handler!r}: {self.message}"]
         if self.file:
