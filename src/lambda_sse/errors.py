@@ -11,11 +11,12 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
-    └── ConfigError                          serverless.yml / template.yaml / CLI settings
+    ├── ConfigError                          serverless.yml / template.yaml / CLI settings
+    └── ScaffoldError                        ``lambda-sse init`` would overwrite a file
 
-Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
-(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
+``ScaffoldError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError``
+and ``RuntimeAPIError`` mean the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "ResponseStreamError",
     "RuntimeAPIError",
     "SSEDecodeError",
+    "ScaffoldError",
 ]
 
 
@@ -85,3 +87,8 @@ class ConfigError(LambdaSSEError):
         super().__init__(message)
         self.file = file
         self.key = key
+
+
+class ScaffoldError(LambdaSSEError):
+    """``lambda-sse init`` cannot write the project: a file it would write exists (it writes
+    nothing then), or the target is not a folder."""

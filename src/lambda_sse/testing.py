@@ -20,15 +20,18 @@ body chunks with their arrival times, and the SSE events.
 
 The handler runs on one thread of its own, as one execution environment: warm state and ASGI
 lifespan persist across requests; :meth:`LambdaTestClient.close` runs the shutdown callbacks
-(``on_shutdown``, lifespan shutdown). ``timeout`` is the function timeout the context reports, so
-``EventSourceResponse`` ends an endless stream before it, as on Lambda. Needs the ``local`` extra
-(``pip install 'lambda-sse[local]'``) for the Runtime API server.
+(``on_shutdown``, lifespan shutdown). ``environment`` holds the function's own variables (what
+its serverless.yml or template.yaml sets); they are set in ``os.environ`` while the client is
+open, since the handler runs in this process. ``timeout`` is the function timeout the context
+reports, so ``EventSourceResponse`` ends an endless stream before it, as on Lambda. Needs the
+``local`` extra (``pip install 'lambda-sse[local]'``) for the Runtime API server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import threading
 import time
@@ -134,9 +137,14 @@ class LambdaTestClient:
         front_door: FrontDoor = "rest",
         url_invoke_mode: Literal["RESPONSE_STREAM", "BUFFERED"] = "RESPONSE_STREAM",
         stage: str = "dev",
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
+        # The function's own variables, as its config sets them: set in os.environ (the handler
+        # runs in this process) while the client is open, restored by close().
+        self._saved_env = {name: os.environ.get(name) for name in environment or {}}
+        os.environ.update(environment or {})
         self.handler = handler
         self.timeout = timeout
         self.front_door = front_door
@@ -231,6 +239,11 @@ class LambdaTestClient:
         self._server_loop.call_soon_threadsafe(self._server_loop.stop)
         self._server_thread.join(_START_TIMEOUT)
         self._server_loop.close()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __enter__(self) -> LambdaTestClient:
         return self

@@ -567,8 +567,11 @@ class FunctionUrlDoor(_Door):
             if not head.streaming:
                 self.reporter.warn_once(
                     f"{self.function.name}: a buffered result on a RESPONSE_STREAM URL passes "
-                    "through verbatim (as on AWS); stream it with lambda_sse.streamify_response "
-                    f"and HttpResponseStream.from_, or {self._fix_url('BUFFERED')}"
+                    "through verbatim, JSON envelope and all (as on AWS); for lambda_sse.asgi "
+                    "set LAMBDA_SSE_URL_INVOKE_MODE: RESPONSE_STREAM in the function's "
+                    "environment so that every route answers in the streaming format; for a "
+                    "handler of your own stream with lambda_sse.streamify_response and "
+                    f"HttpResponseStream.from_; or {self._fix_url('BUFFERED')}"
                 )
             status = 200
             headers = [("Content-Type", head.content_type or "application/octet-stream")]
