@@ -16,7 +16,8 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
 ``ScaffoldError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError``
-and ``RuntimeAPIError`` mean the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+and ``RuntimeAPIError`` mean the *peer* did. Each layer may subclass these; it does not start
+hierarchies of its own.
 """
 
 from __future__ import annotations
