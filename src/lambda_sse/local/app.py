@@ -165,7 +165,11 @@ class HandlerChecks:
     async def run(self, project: ProjectConfig) -> None:
         from lambda_sse.local.handlercheck import check_imports
 
-        found = await check_imports(project)
+        try:
+            found = await check_imports(project)
+        except (OSError, ValueError) as exc:  # no interpreter to start, a garbled report
+            self.console.warning(f"could not check the handlers before serving: {exc}")
+            return
         before, self.problems = self.problems, found
         for name in sorted(set(before) - set(found)):
             self.console.line(

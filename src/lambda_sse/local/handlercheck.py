@@ -21,6 +21,8 @@ import contextlib
 import difflib
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -228,8 +230,45 @@ def check_static(project: ProjectConfig, fn: FunctionConfig) -> HandlerProblem |
 # -- import in a subprocess (dev) --------------------------------------------------------------
 
 
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _run(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    limit: float,
+    running: list[subprocess.Popen[bytes]],
+) -> tuple[int, bytes, bytes] | None:
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own group: a kill reaches whatever the import started
+    )
+    running.append(process)
+    try:
+        out, err = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        process.communicate()
+        return None
+    finally:
+        _kill(process)  # children the import left behind
+    return process.returncode, out, err
+
+
 async def _import_check(
-    project: ProjectConfig, fn: FunctionConfig, limit: float
+    project: ProjectConfig,
+    fn: FunctionConfig,
+    limit: float,
+    running: list[subprocess.Popen[bytes]],
 ) -> HandlerProblem | None:
     static = check_static(project, fn)
     if static is not None and static.error_type == "Runtime.MalformedHandlerName":
@@ -241,32 +280,13 @@ async def _import_check(
     python = spec.argv[0] if spec.runtime_client in ("lambda-sse", "awslambdaric") else None
     env = dict(spec.env)
     env.pop("AWS_LAMBDA_RUNTIME_API", None)
-    process = await asyncio.create_subprocess_exec(
-        python or sys.executable,
-        "-c",
-        _SCRIPT,
-        fn.handler,
-        str(fn.code_dir),
-        cwd=spec.cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        async with asyncio.timeout(limit):
-            out, err = await process.communicate()
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 9)
-        await process.wait()
+    argv = [python or sys.executable, "-c", _SCRIPT, fn.handler, str(fn.code_dir)]
+    # A thread with a blocking Popen rather than an asyncio subprocess: cancelling the check
+    # (Ctrl-C, a busy port) then never leaves a process unreaped; check_imports kills them.
+    done = await asyncio.to_thread(_run, argv, env, spec.cwd, limit, running)
+    if done is None:
         return None  # slow to import is not wrong; the invocation's own init timeout decides
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-            await process.wait()
+    returncode, out, err = done
     text = out.decode("utf-8", "replace")
     marker = text.rfind(_MARK)
     if marker < 0:
@@ -276,7 +296,7 @@ async def _import_check(
             fn.name,
             fn.handler,
             "Runtime.ExitError",
-            f"importing it ended the process (exit status {process.returncode})",
+            f"importing it ended the process (exit status {returncode})",
             detail=" | ".join(tail) or None,
         )
     report = json.loads(text[marker + len(_MARK) :].splitlines()[0])
@@ -313,5 +333,13 @@ async def check_imports(
     """Import every Python function's handler, each in its own subprocess, all at once; the
     problems by function name."""
     functions = [fn for fn in project.functions if fn.runtime.startswith("python")]
-    results = await asyncio.gather(*(_import_check(project, fn, limit) for fn in functions))
+    running: list[subprocess.Popen[bytes]] = []
+    try:
+        results = await asyncio.gather(
+            *(_import_check(project, fn, limit, running) for fn in functions)
+        )
+    except asyncio.CancelledError:
+        for process in running:
+            _kill(process)  # their threads return at once and reap them
+        raise
     return {fn.name: problem for fn, problem in zip(functions, results, strict=True) if problem}
