@@ -4,6 +4,7 @@ runtime and a strict Runtime API, in process, with no emulator running."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -157,3 +158,18 @@ def test_a_handler_past_its_timeout_is_cut_and_the_client_says_so() -> None:
             client.get("/")
     finally:
         client.close()
+
+
+def test_url_invoke_mode_streams_every_url_answer_and_leaves_rest_alone() -> None:
+    environment = {"LAMBDA_SSE_URL_INVOKE_MODE": "RESPONSE_STREAM"}
+    with LambdaTestClient.for_app(
+        make_app([]), stream=["/events"], environment=environment
+    ) as client:
+        url = client.get("/hello", front_door="url")
+        rest = client.get("/hello", front_door="rest")
+        assert os.environ["LAMBDA_SSE_URL_INVOKE_MODE"] == "RESPONSE_STREAM"
+    assert url.streamed  # prelude and body: the URL delivers the JSON itself
+    assert url.json() == {"message": "hello"}
+    assert not rest.streamed  # a BUFFERED REST method still gets the proxy result
+    assert rest.json() == {"message": "hello"}
+    assert "LAMBDA_SSE_URL_INVOKE_MODE" not in os.environ  # restored by close()
