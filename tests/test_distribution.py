@@ -34,6 +34,10 @@ def test_wheel_contents(dist: Path) -> None:
         infos = {info.filename: info for info in zf.infolist()}
         entry_points = zf.read(f"lambda_sse-{lambda_sse.__version__}.dist-info/entry_points.txt")
     assert "lambda_sse/py.typed" in infos
+    # `lambda-sse init` and the public test client work from an installed wheel.
+    assert "lambda_sse/testing.py" in infos
+    for template in ("quickstart/handler.py", "fastapi/app.py", "common/gitignore"):
+        assert f"lambda_sse/scaffold/templates/{template}.tmpl" in infos, template
     # Lambda runs the exec-wrapper and bootstrap directly: they must stay executable.
     for script in ("lambda_sse/runtime/exec-wrapper", "lambda_sse/runtime/bootstrap"):
         assert (infos[script].external_attr >> 16) & 0o111 == 0o111, script
@@ -88,3 +92,24 @@ def test_wheel_installs_and_imports_without_dependencies(dist: Path, tmp_path: P
     version, location = out.stdout.split()
     assert version == lambda_sse.__version__
     assert location.startswith(str(target))
+    # `lambda-sse init` finds its templates in the installed wheel (no extra needed).
+    project = tmp_path / "project"
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from lambda_sse.cli import main; "
+            "sys.exit(main(['init', sys.argv[2], '--template', 'fastapi', '--sam']))",
+            str(target),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    assert "handler: app.handler" not in (project / "template.yaml").read_text()
+    assert "Handler: app.handler" in (project / "template.yaml").read_text()
+    assert (project / "tests" / "test_app.py").is_file()

@@ -1,7 +1,8 @@
 """The ``lambda-sse`` command: argument parsing and wiring only.
 
 ``lambda-sse dev`` and ``lambda-sse invoke`` run the emulator (:mod:`lambda_sse.local.app`);
-``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`). Heavy modules are
+``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`); ``lambda-sse init``
+writes a new project (:mod:`lambda_sse.scaffold`). Heavy modules are
 imported only by the subcommand that needs them. A user mistake (a bad config, a missing file, a
 busy port) prints one line and exits 2, never a traceback.
 """
@@ -140,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     if packaging is not None:
         package = commands.add_parser("package", help="build a deployable Lambda zip")
         packaging.add_arguments(package)
+    from lambda_sse import scaffold
+
+    init = commands.add_parser("init", help="write a working project to start from")
+    scaffold.add_arguments(init)
     return parser
 
 
@@ -197,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "init":
+        from lambda_sse import scaffold
+
+        return scaffold.run(args)
     if args.command == "package":
         packaging = _packaging()
         assert packaging is not None

@@ -9,6 +9,7 @@ catch the built-in keep working::
     ├── InvalidEventError (ValueError)         an SSE field that must not be encoded
     ├── InvalidHeaderError (ValueError)        a header name or value HTTP forbids
     ├── ArgumentTypeError (TypeError)          an argument of the wrong type (not a callable, ...)
+    ├── MissingExtraError (ImportError)        a module needs an extra that is not installed
     ├── SSEDecodeError                         the peer's SSE stream broke a decoder rule
     │   └── SSELimitError                      a line or event over the decoder's size limit
     ├── EventSourceError                       the SSE client gave up
@@ -42,7 +43,9 @@ catch the built-in keep working::
     ├── TruncatedRequestError (ConnectionError)  a request body cut short: the peer hung up
     ├── ClientGoneError                        the HTTP client hung up mid-reply
     ├── ClientTooSlowError                     an HTTP client stalled past the head timeout
-    └── RequestTooLargeError                   an HTTP request over a front door's size limit
+    ├── RequestTooLargeError                   an HTTP request over a front door's size limit
+    ├── TestClientError                        ``lambda_sse.testing``'s client cannot go on
+    └── ScaffoldError                          ``lambda-sse init`` would overwrite a file
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
 ``LocalStateError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``,
@@ -91,6 +94,7 @@ __all__ = [
     "LocalStateError",
     "MalformedResult",
     "MalformedResultError",
+    "MissingExtraError",
     "NotAnHttpEvent",
     "NotAnHttpEventError",
     "OptionError",
@@ -104,6 +108,8 @@ __all__ = [
     "RuntimeUnavailableError",
     "SSEDecodeError",
     "SSELimitError",
+    "ScaffoldError",
+    "TestClientError",
     "Throttled",
     "ThrottledError",
     "TruncatedRequestError",
@@ -132,6 +138,11 @@ class InvalidHeaderError(LambdaSSEError, ValueError):
 
 class ArgumentTypeError(LambdaSSEError, TypeError):
     """An argument of the wrong type, e.g. ``streamify_response`` given something not callable."""
+
+
+class MissingExtraError(LambdaSSEError, ImportError):
+    """A module needs packages of an extra that is not installed; the message names the
+    ``pip install 'lambda-sse[...]'`` that brings them."""
 
 
 # -- the SSE codec and client -------------------------------------------------------------------
@@ -347,6 +358,18 @@ class RequestTooLargeError(LambdaSSEError):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.status)
         self.reply = reply
+
+
+class TestClientError(LambdaSSEError):
+    """The test client cannot go on: its environment was lost to a handler that ran past its
+    timeout, or it was closed."""
+
+    __test__ = False  # not a test class, whatever pytest guesses from the name
+
+
+class ScaffoldError(LambdaSSEError):
+    """``lambda-sse init`` cannot write the project: a file it would write exists (it writes
+    nothing then), or the target is not a folder."""
 
 
 # Older names, kept importable.

@@ -58,6 +58,7 @@ __all__ = [
     "build_package",
     "collect_tree",
     "compile_entries",
+    "config_checks",
     "config_defaults",
     "pip_install_command",
     "platform_tags",
@@ -491,6 +492,32 @@ def config_defaults(directory: Path) -> tuple[str | None, str | None, list[str]]
     return found[0], found[1], warnings
 
 
+def config_checks(directory: Path) -> tuple[list[str], bool]:
+    """What the folder's deployment config says before anything is built: one line per Python
+    function whose handler cannot exist in the zip (no module file, a syntax error, no such name),
+    and whether every Python function already sets lambda-sse's exec-wrapper. ``([], False)``
+    without a config (or without the ``local`` extra that reads it)."""
+    try:
+        from lambda_sse.local.config import CONFIG_NAMES, load_project
+        from lambda_sse.local.handlercheck import check_static
+        from lambda_sse.local.runtimes import is_lambda_sse_wrapper
+    except ImportError:
+        return [], False
+    if not any((directory / name).is_file() for name in CONFIG_NAMES):
+        return [], False
+    try:
+        project = load_project(directory)
+    except LambdaSSEError:
+        return [], False  # config_defaults has said so already
+    functions = [fn for fn in project.functions if fn.runtime.startswith("python")]
+    found = (check_static(project, fn) for fn in functions)
+    problems = [problem.brief() for problem in found if problem is not None]
+    wrapped = bool(functions) and all(
+        fn.exec_wrapper is not None and is_lambda_sse_wrapper(fn.exec_wrapper) for fn in functions
+    )
+    return problems, wrapped
+
+
 # ---------------------------------------------------------------------------------------------
 # CLI (wired into cli.py as `lambda-sse package`)
 
@@ -552,16 +579,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _report(result: PackageResult) -> Iterator[str]:
+def _report(result: PackageResult, wrapper_set: bool) -> Iterator[str]:
     yield (
         f"wrote {result.output} ({result.files} files, "
         f"{result.zipped_bytes / 1024:.0f} KiB zipped, {result.unzipped_bytes / 1024:.0f} KiB "
         "unzipped)"
     )
-    yield (
-        "deploy it on a python3.x runtime with the environment variable "
-        "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper"
-    )
+    if not wrapper_set:
+        yield (
+            "deploy it on a python3.x runtime with the environment variable "
+            "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -580,6 +608,11 @@ def run(args: argparse.Namespace) -> int:
         )
     for note in notes:
         print(f"lambda-sse package: warning: {note}", file=sys.stderr)
+    problems, wrapper_set = config_checks(Path(args.directory))
+    for problem in problems:
+        print(f"lambda-sse package: error: {problem}", file=sys.stderr)
+    if problems:
+        return 2  # a zip whose handler cannot load would fail every invocation
     try:
         result = build_package(
             args.directory,
@@ -596,6 +629,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for warning in result.warnings:
         print(f"lambda-sse package: warning: {warning}", file=sys.stderr)
-    for line in _report(result):
+    for line in _report(result, wrapper_set):
         print(line)
     return 0

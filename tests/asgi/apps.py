@@ -141,8 +141,10 @@ async def endless(request: Request) -> EventSourceResponse:
             n += 1
             await asyncio.sleep(0.1)
 
-    margin = float(request.query_params.get("margin", "5"))
-    return EventSourceResponse(events(), deadline_margin=margin, retry=500)
+    margin = request.query_params.get("margin")
+    return EventSourceResponse(
+        events(), deadline_margin=None if margin is None else float(margin), retry=500
+    )
 
 
 @app.get("/stream-cookies")

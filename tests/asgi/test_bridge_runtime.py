@@ -280,6 +280,21 @@ def test_deadline_ends_stream_cleanly_with_retry(fastapi_fn: Served, make: Any) 
     assert decoder.last_event_id == events[-1].id
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("timeout", "at_least"), [(6.0, 4.5), (3.0, 2.0)])
+def test_default_margin_scales_with_the_function_timeout(
+    fastapi_fn: Served, timeout: float, at_least: float
+) -> None:
+    # The Serverless Framework's default 6 s and SAM's 3 s must still stream for most of their
+    # length: a fixed 5 s margin would end a 6 s function's stream after about 1 s.
+    result = invoke(fastapi_fn.api, aws_events.rest("/endless"), deadline_s=timeout)
+    _, body, timed = result.streamed()
+    assert result.outcome.status == "success"  # a planned close, not Sandbox.Timeout
+    assert body.endswith(b"retry: 500\n\n")
+    last_event = max(at for at, chunk in timed if b"data: " in chunk)
+    assert at_least <= last_event < timeout
+
+
 @pytest.mark.parametrize("make", [aws_events.http_api, aws_events.alb])
 def test_streaming_route_through_a_buffering_front_door_is_buffered(
     fastapi_fn: Served, make: Any

@@ -548,8 +548,16 @@ def test_the_console_command(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = source / ".lambda-sse" / "package.zip"
     assert done.stdout.startswith(f"wrote {out} (")
-    assert "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper" in done.stdout
+    # The quickstart's config sets the wrapper already: nothing to say about it.
+    assert "AWS_LAMBDA_EXEC_WRAPPER" not in done.stdout + done.stderr
     assert "handler.py" in names(out)
+    config = source / "serverless.yml"
+    config.write_text(config.read_text().replace("AWS_LAMBDA_EXEC_WRAPPER", "UNRELATED_NAME"))
+    done = subprocess.run(
+        [*command, "package", str(source)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "AWS_LAMBDA_EXEC_WRAPPER=/var/task/lambda_sse/runtime/exec-wrapper" in done.stdout
     bad = subprocess.run(
         [*command, "package", str(tmp_path / "missing")],
         capture_output=True,
@@ -596,3 +604,32 @@ def test_compile_refuses_another_python_version(
     argv = [str(function_dir), "-o", str(tmp_path / "o.zip"), "--compile"]
     assert run_cli([*argv, "--python-version", other]) == 2
     assert f"the function runs {other}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("handler", "source", "expected"),
+    [
+        ("mian.stream_handler", "", "no module 'mian' in "),
+        ("handler.stream_handlr", "", "defines no 'stream_handlr'; did you mean 'stream_handler'?"),
+        ("handler.stream_handler", "def broken(:\n", "line 1): SyntaxError: "),
+    ],
+)
+def test_a_handler_that_cannot_load_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], handler: str, source: str, expected: str
+) -> None:
+    project = copy_example("quickstart", tmp_path)
+    config = project / "serverless.yml"
+    text = config.read_text().replace("handler: handler.stream_handler", f"handler: {handler}")
+    config.write_text(text)
+    if source:
+        (project / "handler.py").write_text(source)
+    out = tmp_path / "out.zip"
+    assert run_cli([str(project), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    # One line per broken function (the syntax error breaks both of handler.py's).
+    assert all(line.startswith("lambda-sse package: error: ") for line in err.splitlines())
+    line = next(line for line in err.splitlines() if "function 'stream'" in line)
+    assert line.startswith("lambda-sse package: error: function 'stream': handler ")
+    assert expected in line
+    assert "serverless.yml: functions.stream.handler" in line or "SyntaxError" in line
+    assert not out.exists()

@@ -462,3 +462,74 @@ def test_sam_zip_code_uri_runs_the_template_folder(tmp_path: Path) -> None:
     project = load_project(tmp_path)
     assert project.function("Fn").code_dir == tmp_path.resolve()
     assert any("is a zip; lambda-sse dev runs the code in" in w for w in project.warnings)
+
+
+def test_streaming_functions_on_the_default_timeout_are_named_at_start(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "serverless.yml",
+        """\
+        service: s
+        provider: {name: aws, runtime: python3.12}
+        functions:
+          api:
+            handler: app.handler
+            url: {invokeMode: RESPONSE_STREAM}
+          sse:
+            handler: app.handler
+            events:
+              - http: {path: /events, method: get, response: {transferMode: STREAM}}
+          plain:
+            handler: app.handler
+            events:
+              - http: {path: /hello, method: get}
+          long:
+            handler: app.handler
+            timeout: 30
+            url: {invokeMode: RESPONSE_STREAM}
+        """,
+    )
+    warnings = load_project(tmp_path).warnings
+    assert [w.split(": ")[1] for w in warnings] == [
+        "functions.api.timeout",
+        "functions.sse.timeout",
+    ]
+    assert "the Serverless Framework's default of 6 s" in warnings[0]
+    assert "set `timeout: 30`" in warnings[0]
+    provider_wide = (
+        (tmp_path / "serverless.yml")
+        .read_text()
+        .replace("runtime: python3.12}", "runtime: python3.12, timeout: 20}")
+    )
+    (tmp_path / "serverless.yml").write_text(provider_wide)
+    assert load_project(tmp_path).warnings == ()
+
+    write(
+        tmp_path,
+        "template.yaml",
+        """\
+        Transform: AWS::Serverless-2016-10-31
+        Globals:
+          Function: {Runtime: python3.12, Handler: app.handler}
+        Resources:
+          Sse:
+            Type: AWS::Serverless::Function
+            Properties:
+              FunctionUrlConfig: {AuthType: NONE, InvokeMode: RESPONSE_STREAM}
+          Buffered:
+            Type: AWS::Serverless::Function
+            Properties:
+              FunctionUrlConfig: {AuthType: NONE}
+        """,
+    )
+    sam = load_project(tmp_path, "template.yaml").warnings
+    assert len(sam) == 1
+    assert "Resources.Sse.Properties.Timeout: not set: Lambda's default of 3 s" in sam[0]
+    assert "Globals.Function" in sam[0]
+    with_globals = (
+        (tmp_path / "template.yaml")
+        .read_text()
+        .replace("Handler: app.handler}", "Handler: app.handler, Timeout: 60}")
+    )
+    (tmp_path / "template.yaml").write_text(with_globals)
+    assert load_project(tmp_path, "template.yaml").warnings == ()

@@ -168,7 +168,9 @@ def test_reload_loads_the_config_off_the_event_loop(
         monkeypatch.setattr("lambda_sse.local.pool.Pool", Pool)
         options = app.DevOptions(directory=tmp_path)
         watcher = asyncio.ensure_future(
-            app._watch(project, pool, Console(), options, interval=0.05)
+            app._watch(
+                project, pool, Console(), options, app.HandlerChecks(Console()), interval=0.05
+            )
         )
         await asyncio.sleep(0.3)
         (tmp_path / "h.py").write_text("def handler(e, c):\n    return 2\n")

@@ -312,6 +312,16 @@ async def test_rest_stream_without_prelude_warns_with_the_fix() -> None:
         assert any("HttpResponseStream.from_" in w for w in h.warnings)
 
 
+async def test_rest_stream_with_a_buffered_answer_names_the_stream_list() -> None:
+    async with running() as h, httpx.AsyncClient() as client:
+        h.invoker.scripts["stream"] = Script(head=BUFFERED_HEAD, chunks=[(0, v1())])
+        response = await client.get(f"{h.rest}/dev/stream")
+        assert response.status_code == 500
+    (warning,) = [w for w in h.warnings if "answered buffered" in w]
+    assert 'add "/stream" to handler(app, stream=[...])' in warning
+    assert "use lambda_sse.asgi" not in warning
+
+
 async def test_rest_stream_timeout_mid_stream_cuts_without_final_chunk() -> None:
     prelude = encode_prelude({"statusCode": 200})
     script = Script(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -33,10 +34,15 @@ from lambda_sse.events.model import header_value
 from lambda_sse.runtime import on_shutdown
 from lambda_sse.runtime.stream import HttpResponseStream, ResponseStream, streamify_response
 
-__all__ = ["Bridge", "handler"]
+__all__ = ["URL_INVOKE_MODE_ENV", "Bridge", "handler"]
 
 log = logging.getLogger("lambda_sse.asgi")
 
+# A Function URL in RESPONSE_STREAM mode passes a buffered answer through verbatim (the JSON
+# envelope becomes the body), and nothing in the event says which mode the URL has. Set to
+# RESPONSE_STREAM in the function's environment (serverless.yml / template.yaml), this tells the
+# bridge to answer every Function URL request in the streaming format.
+URL_INVOKE_MODE_ENV = "LAMBDA_SSE_URL_INVOKE_MODE"
 
 OtherEventHandler = Callable[[Any, Any], Any]
 
@@ -115,7 +121,10 @@ class Bridge:
         scope = build_scope(
             request, event, context, self.lifespan.state if self.lifespan.supported else None
         )
-        streaming = self.should_stream(request)
+        streaming = self.should_stream(request) or (
+            translator.kind == "function_url"
+            and os.environ.get(URL_INVOKE_MODE_ENV, "").strip().upper() == "RESPONSE_STREAM"
+        )
         if streaming and not translator.streams:
             self._warn_once(
                 ("no-stream", translator.kind, request.path),
@@ -182,6 +191,9 @@ def handler(
     a path pattern such as ``"/events/*"``, a list of them, or a predicate on the
     :class:`~lambda_sse.events.HttpRequest`. A streaming route answers with a stream only for
     REST API and Function URL events; HTTP API and ALB events are always answered buffered.
+    Behind a ``RESPONSE_STREAM`` Function URL, set ``LAMBDA_SSE_URL_INVOKE_MODE=RESPONSE_STREAM``
+    in the function's environment: every route then answers a Function URL in the streaming
+    format (such a URL shows a buffered answer's JSON envelope as the body).
     ``lifespan`` is ``"auto"``, ``"on"`` or ``"off"``; startup runs at the first invocation,
     shutdown when the environment ends. ``on_other_event(event, context)`` answers events that
     are no HTTP events (by default they are logged and answered with an error object).

@@ -9,7 +9,9 @@ edge-optimized API Gateway after 30 s); every event sent the moment it is produc
 On Lambda (``scope["aws.context"]`` set by :func:`lambda_sse.asgi.handler`) a stream must bound
 its own duration, since Lambda cuts it at the function timeout and never says when a client went
 away: this response ends cleanly ``deadline_margin`` seconds before the timeout, after a
-``retry:`` hint, so an EventSource reconnects at once with ``Last-Event-ID``. The generator can
+``retry:`` hint, so an EventSource reconnects at once with ``Last-Event-ID``. The default margin
+scales with the time the invocation has left when the stream starts (a fifth of it, between
+0.5 s and 5 s), so short timeouts still stream for most of their length. The generator can
 resume from there: pass a factory, which is called with the request's Last-Event-ID.
 """
 
@@ -26,7 +28,7 @@ from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.errors import OptionError, ResponseStreamError
 from lambda_sse.sse import ServerSentEvent, encode
 
-__all__ = ["ERROR_EVENT", "EventSourceResponse", "encode_item"]
+__all__ = ["ERROR_EVENT", "EventSourceResponse", "default_margin", "encode_item"]
 
 log = logging.getLogger("lambda_sse.asgi")
 
@@ -38,6 +40,19 @@ _FIELDS = frozenset({"data", "event", "id", "retry", "comment"})
 # (``addEventListener("error", ...)`` gets it as a MessageEvent with ``data``) and
 # lambda_sse.sse.EventSource both see. The exception itself stays in the function's log.
 ERROR_EVENT = encode('{"error":"stream failed"}', "error")
+
+# The default deadline margin: a share of the time left when the stream starts, within bounds.
+# Enough for the retry hint and the end of the body to leave before Lambda's cut, without
+# spending most of a short timeout (6 s, the Serverless Framework's default, streams 4.8 s; SAM's
+# 3 s streams 2.4 s; 25 s and more keep the full 5 s).
+MARGIN_SHARE = 0.2
+MARGIN_MIN = 0.5
+MARGIN_MAX = 5.0
+
+
+def default_margin(remaining: float) -> float:
+    """The deadline margin used when none is given, for ``remaining`` seconds left."""
+    return min(MARGIN_MAX, max(MARGIN_MIN, remaining * MARGIN_SHARE))
 
 
 def encode_item(item: Item) -> bytes:
@@ -107,7 +122,8 @@ class EventSourceResponse(_Base):
     iterable`` called with the request's ``Last-Event-ID`` ("" when absent). ``ping`` seconds of
     silence send a ``: ping`` comment (``None``: never). A send stalled for ``send_timeout``
     seconds ends the stream (checked at least every ``ping`` seconds). On Lambda, the stream ends
-    ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line.
+    ``deadline_margin`` seconds before the function's timeout after a ``retry: <retry>`` line;
+    ``None`` (the default) takes :func:`default_margin` of the time left when the stream starts.
     After the response, ``stop_reason`` is ``"end"``, ``"deadline"``, ``"disconnect"`` or
     ``"send_timeout"``. When ``content`` raises, :data:`ERROR_EVENT` (``event: error``) goes out
     before the exception propagates: a Function URL ends such a stream cleanly, so the event is
@@ -124,7 +140,7 @@ class EventSourceResponse(_Base):
         headers: Mapping[str, str] | None = None,
         ping: float | None = 15.0,
         send_timeout: float | None = 30.0,
-        deadline_margin: float = 5.0,
+        deadline_margin: float | None = None,
         retry: int = 1000,
         ping_comment: str = "ping",
     ) -> None:
@@ -132,6 +148,8 @@ class EventSourceResponse(_Base):
             raise OptionError("ping must be a positive number of seconds or None")
         if send_timeout is not None and send_timeout <= 0:
             raise OptionError("send_timeout must be a positive number of seconds or None")
+        if deadline_margin is not None and deadline_margin < 0:
+            raise OptionError("deadline_margin must be 0 or more seconds, or None for the default")
         self.content = content
         self.status_code = status_code
         self.ping = ping
@@ -141,6 +159,7 @@ class EventSourceResponse(_Base):
         self._ping_bytes = encode(comment=ping_comment)
         self._retry_bytes = encode(retry=retry)
         self.raw_headers = self._build_headers(headers or {})
+        self.margin: float | None = None  # the margin in use, once the response runs on Lambda
         self.last_event_id = ""
         self.stop_reason: str | None = None
         # Starlette's background tasks (FastAPI sets this attribute): run after the stream ends.
@@ -177,7 +196,11 @@ class EventSourceResponse(_Base):
         loop = asyncio.get_running_loop()
         iterator = self._iterator(scope)
         remaining = _remaining_seconds(scope)
-        deadline = None if remaining is None else loop.time() + remaining - self.deadline_margin
+        margin = self.deadline_margin
+        if remaining is not None and margin is None:
+            margin = default_margin(remaining)
+        self.margin = margin
+        deadline = None if remaining is None else loop.time() + remaining - (margin or 0.0)
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
@@ -188,7 +211,7 @@ class EventSourceResponse(_Base):
                 "SSE stream ends at once: the invocation has %.1f s left, not more than "
                 "deadline_margin=%.1f s; raise the function timeout or lower the margin",
                 remaining,
-                self.deadline_margin,
+                margin,
             )
             self._stop = "deadline"
             producer: asyncio.Task[None] | None = None
@@ -222,7 +245,7 @@ class EventSourceResponse(_Base):
         if self._stop == "deadline":
             log.info(
                 "SSE stream ends %.1f s before the Lambda deadline; the client will resume",
-                self.deadline_margin,
+                self.margin,
             )
             await send({"type": "http.response.body", "body": self._retry_bytes, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.config import load_project
-from lambda_sse.local.frontdoor.doors import Reporter
+from lambda_sse.local.frontdoor.doors import Access, Reporter
+from lambda_sse.local.handlercheck import HandlerProblem
 from lambda_sse.local.model import ProjectConfig, ThrottledError
 from lambda_sse.local.server import Console, DevServer, watch
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder
@@ -77,7 +78,9 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     project = await asyncio.to_thread(
         _load, options.directory, options.config, options.options, console
     )
-    reporter = Reporter(access=console.access, warning=console.warning)
+    checks = HandlerChecks(console)
+    reporter = Reporter(access=checks.access, warning=console.warning)
+    checking = asyncio.ensure_future(checks.run(project))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -103,21 +106,23 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     try:
         await server.start()
         _print_table(console, project, server, options.limits)
+        await checking
         console.line(
             console.paint(
                 f"ready in {(time.monotonic() - started) * 1000:.0f} ms; Ctrl-C stops", "dim"
             )
         )
         if options.reload:
-            watcher = asyncio.ensure_future(_watch(project, pool, console, options))
+            watcher = asyncio.ensure_future(_watch(project, pool, console, options, checks))
         await stop.wait()
         console.line(console.paint("stopping: closing listeners and environments", "dim"))
         return 0
     finally:
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for task in (watcher, checking, checks.rerun):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await server.close()
         await pool.close()
         kill_all()
@@ -131,6 +136,7 @@ async def _watch(
     pool: object,
     console: Console,
     options: DevOptions,
+    checks: HandlerChecks,
     *,
     interval: float = 1.0,
 ) -> None:
@@ -155,8 +161,51 @@ async def _watch(
             console.warning("routes or Function URLs changed: restart lambda-sse dev to serve them")
         pool.reload(fresh)
         console.line(console.paint("code changed: new invocations get new environments", "cyan"))
+        checks.again(fresh)
 
     await watch(folders, changed, extra=[project.source], interval=interval)
+
+
+class HandlerChecks:
+    """Every Python handler imported in a subprocess before "ready" and after each change; the
+    problems stay known so that a failing request repeats them."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.problems: dict[str, HandlerProblem] = {}
+        self.rerun: asyncio.Task[None] | None = None
+
+    async def run(self, project: ProjectConfig) -> None:
+        from lambda_sse.local.handlercheck import check_imports
+
+        try:
+            found = await check_imports(project)
+        except (OSError, ValueError) as exc:  # no interpreter to start, a garbled report
+            self.console.warning(f"could not check the handlers before serving: {exc}")
+            return
+        before, self.problems = self.problems, found
+        for name in sorted(set(before) - set(found)):
+            self.console.line(
+                self.console.paint(f"function {name!r}: handler loads again", "green")
+            )
+        for name, problem in found.items():
+            if name in before and str(before[name]) == str(problem):
+                continue  # shown already, unchanged
+            self.console.warning(
+                f"{problem}\n  requests to it fail ({problem.error_type}) until this is fixed; "
+                "lambda-sse dev checks again when the code changes"
+            )
+
+    def again(self, project: ProjectConfig) -> None:
+        if self.rerun is not None and not self.rerun.done():
+            self.rerun.cancel()
+        self.rerun = asyncio.ensure_future(self.run(project))
+
+    def access(self, record: Access) -> None:
+        self.console.access(record)
+        problem = self.problems.get(record.function or "")
+        if problem is not None and record.status >= 500:
+            self.console.warning(f"{problem}\n  (found at start: fix it and save)")
 
 
 def _print_table(console: Console, project: ProjectConfig, server: DevServer, limits: bool) -> None:

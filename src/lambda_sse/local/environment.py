@@ -138,6 +138,7 @@ class Environment:
         self._tasks: set[asyncio.Task[None]] = set()
         self._exited: asyncio.Future[int] | None = None
         self._killed_by_us = False
+        self._planned_stop = False  # stop() (shutdown, reload, idle), not kill() (timeout)
         self._started = asyncio.Event()
         self._peak_mb = 0
         self._stop_task: asyncio.Task[None] | None = None
@@ -343,7 +344,14 @@ class Environment:
 
         The stop runs as its own task: a caller that is cancelled meanwhile (a reaper stopped by
         the pool's close) does not leave a half-stopped process; later calls join it."""
+        self._planned_stop = True
         await asyncio.shield(self._begin_stop(grace))
+
+    @property
+    def planned_stop(self) -> bool:
+        """The environment is being (or was) shut down on purpose, with a grace period: an
+        invocation it ends is a shutdown, not a crash of the function."""
+        return self._planned_stop
 
     def _begin_stop(self, grace: float) -> asyncio.Task[None]:
         self._killed_by_us = True
@@ -416,13 +424,19 @@ class Environment:
         for inv in list(self.in_flight):
             if inv.done:
                 continue
-            message = logs.crash_message(inv.request_id, code)
-            self._log("platform", f"{message}\nRuntime.ExitError", inv.request_id)
+            if self._planned_stop:
+                message = logs.shutdown_message(inv.request_id)
+                self._log("platform", message, inv.request_id)
+                error_type = logs.SHUTDOWN
+            else:
+                message = logs.crash_message(inv.request_id, code)
+                self._log("platform", f"{message}\nRuntime.ExitError", inv.request_id)
+                error_type = "Runtime.ExitError"
             inv.abort(
                 InvocationOutcome(
                     status="crash",
-                    error_type="Runtime.ExitError",
-                    error_body=_error_doc("Runtime.ExitError", message),
+                    error_type=error_type,
+                    error_body=_error_doc(error_type, message),
                 )
             )
         if was_ready and not self._killed_by_us and not self.in_flight:

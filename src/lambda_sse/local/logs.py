@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 __all__ = [
+    "SHUTDOWN",
     "LogRecord",
     "LogSink",
     "crash_message",
@@ -31,6 +32,7 @@ __all__ = [
     "exit_reason",
     "max_memory_mb",
     "report_line",
+    "shutdown_message",
     "start_line",
     "stderr_sink",
     "timeout_line",
@@ -129,6 +131,18 @@ def exit_reason(returncode: int | None) -> str:
     else:
         how = f"exit status {returncode}"
     return f"Runtime exited with error: {how}"
+
+
+# Not an AWS error type: locally, an invocation still running when `lambda-sse dev` stops (Ctrl-C)
+# ends with its environment. Logged and reported under this name, never as Runtime.ExitError.
+SHUTDOWN = "Shutdown"
+
+
+def shutdown_message(request_id: str) -> str:
+    return (
+        f"RequestId: {request_id} ended by the shutdown of its environment "
+        "(lambda-sse dev stopping or reloading), not by the function"
+    )
 
 
 def crash_message(request_id: str, returncode: int | None) -> str:

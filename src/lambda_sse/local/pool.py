@@ -472,6 +472,11 @@ class Pool:
             self._log(fn.name, "platform", logs.timeout_line(rt.request_id, fn.timeout))
             await env.kill()  # the stream was cut by abort(); now the sandbox goes
             return outcome, "timeout", memory
+        if outcome.status == "crash" and env.planned_stop:
+            if outcome.error_type != logs.SHUTDOWN:  # the stream broke before the exit
+                self._log(fn.name, "platform", logs.shutdown_message(rt.request_id), rt.request_id)
+                outcome = replace(outcome, error_type=logs.SHUTDOWN)
+            return outcome, "shutdown", env.max_memory_mb()
         if outcome.status == "crash" and outcome.error_type != "Runtime.ExitError":
             # The connection broke: if the process is dying, Lambda calls it an exit.
             with contextlib.suppress(TimeoutError):

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from lambda_sse.aws import MAX_MEMORY, MAX_TIMEOUT, MIN_MEMORY  # Lambda's quotas
 from lambda_sse.errors import ConfigFileError
-from lambda_sse.local.model import EndpointType
+from lambda_sse.local.model import EndpointType, FunctionConfig
 
 __all__ = [
     "HTTP_METHODS",
@@ -27,6 +27,7 @@ __all__ = [
     "http_method",
     "join_key",
     "normalize_path",
+    "warn_default_timeout",
 ]
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
@@ -151,3 +152,20 @@ def endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
             key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
         )
     return cast(EndpointType, text)
+
+
+def warn_default_timeout(
+    context: Context, key: str, fn: FunctionConfig, default: str, fix: str
+) -> None:
+    """Warn when a function that streams runs on the tool's default timeout (``default`` names
+    it): a stream cannot outlive its function, and ``EventSourceResponse`` ends a little before."""
+    streams = any(r.kind == "rest" and r.transfer_mode == "STREAM" for r in fn.routes) or (
+        fn.url is not None and fn.url.invoke_mode == "RESPONSE_STREAM"
+    )
+    if streams:
+        context.warn(
+            key,
+            f"not set: {default} of {fn.timeout:g} s ends every stream of this function within "
+            f"{fn.timeout:g} s (EventSourceResponse closes about a fifth earlier, with a retry "
+            f"hint); {fix}",
+        )

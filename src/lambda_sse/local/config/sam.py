@@ -23,6 +23,7 @@ from lambda_sse.local.config.common import (
     endpoint_type,
     http_method,
     normalize_path,
+    warn_default_timeout,
 )
 from lambda_sse.local.config.intrinsics import Intrinsics
 from lambda_sse.local.config.runtimes import check_handler, check_runtime
@@ -304,7 +305,7 @@ def _function(
             context.warn(
                 event_key, f"`{kind}` events are not emulated locally; only Api and HttpApi are"
             )
-    return FunctionConfig(
+    fn = FunctionConfig(
         name=name,
         handler=handler,
         runtime=runtime,
@@ -318,6 +319,15 @@ def _function(
         routes=tuple(routes),
         architecture=str(architectures[0]),
     )
+    if "Timeout" not in props:
+        warn_default_timeout(
+            context,
+            f"{key}.Timeout",
+            fn,
+            "Lambda's default",
+            "set `Timeout: 30` (up to 900) on the function or in Globals.Function",
+        )
+    return fn
 
 
 def _api_route(

@@ -24,6 +24,7 @@ from lambda_sse.local.config.common import (
     http_method,
     join_key,
     normalize_path,
+    warn_default_timeout,
 )
 from lambda_sse.local.config.runtimes import check_handler, check_runtime
 from lambda_sse.local.config.variables import Resolver
@@ -210,7 +211,7 @@ def _function(
             context.warn(
                 event_key, f"`{kind}` events are not emulated locally; only http and httpApi are"
             )
-    return FunctionConfig(
+    fn = FunctionConfig(
         name=name,
         handler=handler,
         runtime=runtime,
@@ -224,6 +225,15 @@ def _function(
         routes=tuple(routes),
         architecture=architecture,
     )
+    if "timeout" not in spec and "timeout" not in provider:
+        warn_default_timeout(
+            context,
+            f"{key}.timeout",
+            fn,
+            "the Serverless Framework's default",
+            "set `timeout: 30` (up to 900) on the function or under provider",
+        )
+    return fn
 
 
 def _shorthand(context: Context, text: str, key: str) -> tuple[str, str]:

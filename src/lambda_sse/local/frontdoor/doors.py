@@ -396,7 +396,7 @@ class RestApiDoor(_Door):
             self._log(request, responder, start, mode, fn.name, "throttled")
             return
         if mode == "STREAM":
-            note = await self._rest_stream(inv, fn, responder)
+            note = await self._rest_stream(inv, fn, responder, path)
         else:
             note = await self._rest_buffered(inv, fn, responder)
         self._log(request, responder, start, mode, fn.name, note)
@@ -448,18 +448,32 @@ class RestApiDoor(_Door):
         await responder.reply(reply)
         return ""
 
-    async def _rest_stream(self, inv: Invocation, fn: FunctionConfig, responder: Responder) -> str:
+    async def _rest_stream(
+        self, inv: Invocation, fn: FunctionConfig, responder: Responder, path: str
+    ) -> str:
         head = await inv.head()
         if head is None:
             outcome = await inv.outcome()
             await responder.reply(apigw_error(502, INTERNAL_ERROR))
             return f"function error {outcome.error_type or outcome.status}"
-        if not head.streaming or head.content_type != PRELUDE_CONTENT_TYPE:
+        if not head.streaming:
             # Compatibility matrix: STREAM with a response not in the prelude format is a 500.
+            # A buffered answer is what lambda_sse.asgi.handler gives for a route it was not
+            # told to stream, so name that fix first.
             self.reporter.warn_once(
-                f"{fn.name}: its route is STREAM but the response has no HTTP prelude "
+                f"{fn.name}: {path} is a STREAM route but the function answered buffered; with "
+                f'lambda_sse.asgi.handler add "{path}" to handler(app, stream=[...]) (or '
+                "stream=True); a handler of your own must write to its response stream through "
+                "HttpResponseStream.from_(stream, {...})"
+            )
+            inv.detach()
+            await responder.reply(apigw_error(500, INTERNAL_ERROR))
+            return "buffered answer on a STREAM route"
+        if head.content_type != PRELUDE_CONTENT_TYPE:
+            self.reporter.warn_once(
+                f"{fn.name}: {path} is a STREAM route but the response has no HTTP prelude "
                 f"(content type {head.content_type!r}); wrap the stream with "
-                "HttpResponseStream.from_(stream, {...}) or use lambda_sse.asgi"
+                "HttpResponseStream.from_(stream, {...})"
             )
             inv.detach()
             await responder.reply(apigw_error(500, INTERNAL_ERROR))
@@ -626,8 +640,11 @@ class FunctionUrlDoor(_Door):
             if not head.streaming:
                 self.reporter.warn_once(
                     f"{self.function.name}: a buffered result on a RESPONSE_STREAM URL passes "
-                    "through verbatim (as on AWS); stream it with lambda_sse.streamify_response "
-                    f"and HttpResponseStream.from_, or {self._fix_url('BUFFERED')}"
+                    "through verbatim, JSON envelope and all (as on AWS); for lambda_sse.asgi "
+                    "set LAMBDA_SSE_URL_INVOKE_MODE: RESPONSE_STREAM in the function's "
+                    "environment so that every route answers in the streaming format; for a "
+                    "handler of your own stream with lambda_sse.streamify_response and "
+                    f"HttpResponseStream.from_; or {self._fix_url('BUFFERED')}"
                 )
             status = 200
             headers = [("Content-Type", head.content_type or "application/octet-stream")]
