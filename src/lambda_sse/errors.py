@@ -11,11 +11,13 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
+    ├── SignatureError                       a request's AWS SigV4 signature is missing or wrong
     └── ConfigError                          serverless.yml / template.yaml / CLI settings
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
-(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError``, ``RuntimeAPIError`` and
+``SignatureError`` mean the *peer* did. Each layer may subclass these; it does not start
+hierarchies of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "ResponseStreamError",
     "RuntimeAPIError",
     "SSEDecodeError",
+    "SignatureError",
 ]
 
 
@@ -73,6 +76,17 @@ class ResponseStreamError(LambdaSSEError):
 
 class EventTranslationError(LambdaSSEError):
     """An AWS event (or a reply to one) that the translators cannot map."""
+
+
+class SignatureError(LambdaSSEError):
+    """A request's AWS Signature Version 4 is missing, malformed or does not verify (the peer's
+    mistake). ``reason`` says which check failed: ``missing``, ``algorithm``, ``parse``,
+    ``scope``, ``signed_headers``, ``date``, ``skew``, ``key``, ``token``, ``payload`` or
+    ``signature``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConfigError(LambdaSSEError):
