@@ -19,6 +19,7 @@ from typing import TextIO
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
+from lambda_sse.local.auth.iam import TrustStore
 from lambda_sse.local.frontdoor.doors import (
     HEAD_LIMIT,
     INTEGRATION_TIMEOUT,
@@ -138,8 +139,12 @@ class DevServer:
         reporter: Reporter | None = None,
         integration_timeout: float | None = None,
         idle_timeout: float | None = None,
+        auth: bool = True,
+        trust: TrustStore | None = None,
     ) -> None:
         self.project = project
+        self.auth = auth  # False: --no-auth
+        self.trust = trust
         self.invoker = invoker
         self.host = host
         self.port = port
@@ -159,6 +164,7 @@ class DevServer:
             limits=self.limits,
             idle_timeout=self._idle_timeout,
             integration_timeout=self._integration_timeout or INTEGRATION_TIMEOUT,
+            auth=self.auth,
         )
         rest_limits = Limits(
             max_head=HEAD_LIMIT,
@@ -183,7 +189,13 @@ class DevServer:
             )
             for k, fn in enumerate(self.project.url_functions, start=1):
                 door = FunctionUrlDoor(
-                    self.project, self.invoker, fn, self.reporter, limits=self.limits
+                    self.project,
+                    self.invoker,
+                    fn,
+                    self.reporter,
+                    limits=self.limits,
+                    auth=self.auth,
+                    trust=self.trust,
                 )
                 port = self.port + k if self.port else 0
                 server = await _listen(self.host, port, door, url_limits, f"{fn.name}'s URL")
