@@ -345,6 +345,9 @@ class RestApiDoor(_Door):
                 self._log(request, responder, start, mode, fn.name, admitted.note)
                 return
             _admit_into(proxy_event, admitted)
+            auth_note = "; ".join(admitted.notes)
+        else:
+            auth_note = ""
         event = encode_event(proxy_event)
         if len(event) > INVOKE_PAYLOAD_LIMIT:
             await responder.reply(apigw_error(500, INTERNAL_ERROR))
@@ -360,6 +363,7 @@ class RestApiDoor(_Door):
             note = await self._rest_stream(inv, fn, responder)
         else:
             note = await self._rest_buffered(inv, fn, responder)
+        note = "; ".join(part for part in (auth_note, note) if part)
         self._log(request, responder, start, mode, fn.name, note)
 
     async def _rest_buffered(
