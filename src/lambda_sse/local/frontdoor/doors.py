@@ -1,7 +1,8 @@
 """The front doors: API Gateway REST (BUFFERED and STREAM), Function URLs (BUFFERED and
 RESPONSE_STREAM) and HTTP API routes (buffered v2), each answering as AWS does.
 
-Facts (see /work/shared/reference/aws-lambda-streaming.md and AWS's docs cited there):
+Facts (AWS: https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html,
+https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html):
 
 - REST: ``/{stage}/{path}``; an unknown resource or method is 403 ``{"message": "Missing
   Authentication Token"}``; 10 MB payload (413); an event over Lambda's 6 MB invocation payload
