@@ -22,6 +22,7 @@ EXTRAS = {
     "sse/policy.py": "client",
     "local/": "local",
     "cli.py": "local",
+    "iam.py": "iam",
 }
 
 

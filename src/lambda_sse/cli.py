@@ -123,6 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="REST STREAM idle timeout (default from the endpoint type: EDGE 30 s, else 300 s)",
     )
+    dev.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="do not check AWS_IAM signatures, API keys or Lambda authorizers (a notice says so)",
+    )
+    dev.add_argument(
+        "--iam-key",
+        action="append",
+        default=[],
+        metavar="KEY:SECRET[:TOKEN]",
+        help="also trust these credentials on AWS_IAM Function URLs (besides yours, found by "
+        "botocore, and the functions' own); repeatable",
+    )
+    dev.add_argument(
+        "--profile", help="the AWS profile whose credentials AWS_IAM Function URLs trust"
+    )
 
     invoke = commands.add_parser(
         "invoke",
@@ -179,6 +195,9 @@ def _run(args: argparse.Namespace) -> int:
                     reload=not args.no_reload,
                     idle_timeout=args.idle_timeout,
                     options=_options(args),
+                    auth=not args.no_auth,
+                    iam_keys=tuple(args.iam_key),
+                    profile=args.profile,
                 )
             )
         )

@@ -26,7 +26,8 @@ catch the built-in keep working::
     │   ├── EventShapeError                    an HTTP event with a field of the wrong type
     │   ├── NotAnHttpEventError                no HTTP event of a known front door
     │   ├── PreludeError                       a prelude API Gateway would refuse
-    │   └── MalformedResultError               a function result no front door can answer with
+    │   ├── MalformedResultError               a function result no front door can answer with
+    │   └── AuthorizerOutputError              an authorizer's output API Gateway cannot use
     ├── ConfigError                            serverless.yml / template.yaml / CLI settings
     │   ├── OptionError (ValueError)           an argument or setting outside its range
     │   │   └── EventSourceOptionError         ... of the SSE client
@@ -44,12 +45,14 @@ catch the built-in keep working::
     ├── ClientGoneError                        the HTTP client hung up mid-reply
     ├── ClientTooSlowError                     an HTTP client stalled past the head timeout
     ├── RequestTooLargeError                   an HTTP request over a front door's size limit
+    ├── SignatureError                         a request's AWS SigV4 signature is missing or wrong
     ├── TestClientError                        ``lambda_sse.testing``'s client cannot go on
     └── ScaffoldError                          ``lambda-sse init`` would overwrite a file
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
 ``LocalStateError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``,
-``EventSourceError``, ``RuntimeAPIError`` and ``ChunkedFramingError`` mean the *peer* did.
+``EventSourceError``, ``RuntimeAPIError``, ``ChunkedFramingError`` and ``SignatureError`` mean
+the *peer* did.
 Layers import their errors from here; they do not start hierarchies of their own. Older names
 (``NotAnHttpEvent``, ``Throttled``, ``UnknownFunction``, ``ClientGone``, ``RequestTooLarge``,
 ``MalformedResult``, ``RuntimeUnavailable``) stay importable as aliases, from here and from the
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ASGIProtocolError",
     "ArgumentTypeError",
+    "AuthorizerOutputError",
     "ChunkedFramingError",
     "ClientGone",
     "ClientGoneError",
@@ -109,6 +113,7 @@ __all__ = [
     "SSEDecodeError",
     "SSELimitError",
     "ScaffoldError",
+    "SignatureError",
     "TestClientError",
     "Throttled",
     "ThrottledError",
@@ -261,6 +266,21 @@ class PreludeError(EventTranslationError):
 
 class MalformedResultError(EventTranslationError):
     """A function result the front door cannot turn into an HTTP response (AWS answers 502)."""
+
+
+class AuthorizerOutputError(EventTranslationError):
+    """A Lambda authorizer's output API Gateway cannot use (it answers 500)."""
+
+
+class SignatureError(LambdaSSEError):
+    """A request's AWS Signature Version 4 is missing, malformed or does not verify (the peer's
+    mistake). ``reason`` says which check failed: ``missing``, ``algorithm``, ``parse``,
+    ``scope``, ``signed_headers``, ``date``, ``skew``, ``key``, ``token``, ``payload`` or
+    ``signature``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- configuration ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.config import find_config, load_project
 from lambda_sse.local.config.yamlload import load_yaml
-from lambda_sse.local.model import HttpRoute
+from lambda_sse.local.model import CorsConfig, HttpRoute
 
 PROJECTS = Path(__file__).parent / "projects"
 
@@ -82,8 +82,9 @@ def test_sam_project_applies_globals_and_the_implicit_stage() -> None:
     assert buffered.reserved_concurrency == 2
     assert buffered.url is None
     assert buffered.routes == (HttpRoute("ANY", "/items/{id}", "rest", "BUFFERED"),)
-    # Cors is accepted with a warning; the Ref to a table becomes a placeholder with a warning.
-    assert any("Cors" in w and "not enforced" in w for w in project.warnings)
+    # Cors is read and enforced (no warning); the Ref to a table becomes a placeholder.
+    assert stream.url.cors == CorsConfig(allow_origins=("*",))
+    assert not any("Cors" in w for w in project.warnings)
     assert any("TABLE" in w and "placeholder" in w for w in project.warnings)
 
 
@@ -382,8 +383,13 @@ def test_unemulated_settings_are_accepted_with_warnings(tmp_path: Path) -> None:
     assert fn.max_concurrency == 8
     assert fn.url is not None
     assert fn.url.auth_type == "AWS_IAM"
+    assert fn.url.cors is not None
+    assert fn.url.cors.allow_origins == ("*",)
     text = "\n".join(project.warnings)
-    for fragment in ("url.authorizer", "url.cors", "http.authorizer", "http.cors", "`sqs` events"):
+    # Enforced now: no warning for the URL's auth and CORS.
+    assert "url.authorizer" not in text
+    assert "url.cors" not in text
+    for fragment in ("http.authorizer", "http.cors", "`sqs` events"):
         assert fragment in text
 
 

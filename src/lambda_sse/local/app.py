@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from lambda_sse.errors import ConfigError
+from lambda_sse.local.auth.iam import TrustStore, developer_credentials, parse_key_option
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Access, Reporter
 from lambda_sse.local.handlercheck import HandlerProblem
@@ -42,6 +43,9 @@ class DevOptions:
     reload: bool = True
     idle_timeout: float | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
+    auth: bool = True  # False: --no-auth
+    iam_keys: tuple[str, ...] = ()  # --iam-key ACCESS_KEY:SECRET[:TOKEN]
+    profile: str | None = None  # the developer's credentials (botocore's chain) for AWS_IAM
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    trust = await _trust_store(project, options, console)
     pool = Pool(
         project,
         limits=options.limits,
@@ -101,12 +106,15 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         limits=options.limits,
         reporter=reporter,
         idle_timeout=options.idle_timeout,
+        auth=options.auth,
+        trust=trust,
     )
     watcher: asyncio.Task[None] | None = None
     try:
         await server.start()
         _print_table(console, project, server, options.limits)
         await checking
+        _print_auth(console, project, trust, options.auth)
         console.line(
             console.paint(
                 f"ready in {(time.monotonic() - started) * 1000:.0f} ms; Ctrl-C stops", "dim"
@@ -230,6 +238,45 @@ def _print_table(console: Console, project: ProjectConfig, server: DevServer, li
             "dim",
         )
     )
+
+
+async def _trust_store(
+    project: ProjectConfig, options: DevOptions, console: Console
+) -> TrustStore | None:
+    """The credentials AWS_IAM Function URLs accept; botocore is loaded only when one needs it."""
+    extra = [parse_key_option(text) for text in options.iam_keys]
+    needed = any(fn.url is not None and fn.url.auth_type == "AWS_IAM" for fn in project.functions)
+    if not needed or not options.auth:
+        return None
+    developer = await asyncio.to_thread(developer_credentials, options.profile)
+    if developer is None:
+        console.warning(
+            "AWS_IAM Function URLs: no credentials found by botocore's chain (AWS_PROFILE, "
+            "~/.aws, AWS_ACCESS_KEY_ID, ...); only the functions' own and --iam-key keys are "
+            "trusted"
+        )
+    return TrustStore.build(developer=developer, extra=extra)
+
+
+def _print_auth(
+    console: Console, project: ProjectConfig, trust: TrustStore | None, auth: bool
+) -> None:
+    if not auth:
+        console.line(
+            console.paint(
+                "  --no-auth: AWS_IAM signatures, API keys and Lambda authorizers are NOT "
+                "checked; AWS will refuse calls that pass here (CORS still applies)",
+                "red",
+            )
+        )
+        return
+    if trust is not None:
+        sources = ", ".join(f"{source} ({key[:4]}...{key[-4:]})" for key, source in trust.sources())
+        console.line(console.paint(f"  AWS_IAM URLs accept SigV4 signatures by: {sources}", "dim"))
+    for key in project.api.api_keys:
+        state = "" if key.enabled else " (disabled)"
+        made = " (generated)" if key.generated else ""
+        console.line(f"  API key {key.name}{made}{state}: x-api-key: {key.value}")
 
 
 def _read_event(source: str | None, stdin: BinaryIO) -> bytes:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiConfig",
+    "ApiKey",
+    "AuthorizerConfig",
+    "CorsConfig",
     "FunctionConfig",
     "FunctionUrlConfig",
     "HttpRoute",
@@ -42,6 +45,20 @@ RouteKind = Literal["rest", "http_api"]
 
 
 @dataclass(frozen=True)
+class AuthorizerConfig:
+    """A REST API Lambda authorizer (TOKEN or REQUEST) that runs one of the project's functions."""
+
+    name: str
+    function: str  # the logical name of the function that runs it
+    type: Literal["TOKEN", "REQUEST"] = "TOKEN"
+    # "method.request.header.Authorization", "method.request.querystring.q",
+    # "stageVariables.v", "context.c": where the identity (and the cache key) comes from.
+    identity_sources: tuple[str, ...] = ("method.request.header.Authorization",)
+    ttl: int = 300  # resultTtlInSeconds / ReauthorizeEvery; 0: no caching
+    validation: str | None = None  # identityValidationExpression (TOKEN only)
+
+
+@dataclass(frozen=True)
 class HttpRoute:
     """One API Gateway method that integrates with a function (AWS_PROXY)."""
 
@@ -49,13 +66,37 @@ class HttpRoute:
     path: str  # resource path as declared: "/stream", "/items/{id}", "/{proxy+}"
     kind: RouteKind = "rest"  # "rest": REST API (v1 events); "http_api": HTTP API (v2 events)
     transfer_mode: TransferMode = "BUFFERED"  # REST only; HTTP APIs never stream
+    api_key_required: bool = False  # REST: `private: true` / SAM `Auth.ApiKeyRequired`
+    authorizer: AuthorizerConfig | None = None  # REST Lambda authorizer
+
+
+@dataclass(frozen=True)
+class CorsConfig:
+    """A Function URL's CORS settings (Lambda API ``Cors``); empty tuples are unset."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
 
 
 @dataclass(frozen=True)
 class FunctionUrlConfig:
     invoke_mode: InvokeMode = "BUFFERED"
-    auth_type: str = "NONE"  # AWS_IAM is accepted with a warning, not enforced locally
-    cors: Mapping[str, object] | None = None  # accepted with a warning, not enforced locally
+    auth_type: str = "NONE"  # "NONE" or "AWS_IAM" (SigV4, checked unless --no-auth)
+    cors: CorsConfig | None = None  # answered and applied by the URL itself
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A REST API key in the usage plan of the stage."""
+
+    name: str
+    value: str
+    enabled: bool = True
+    generated: bool = False  # no value in the config: made up at start and printed
 
 
 @dataclass(frozen=True)
@@ -84,6 +125,7 @@ class FunctionConfig:
 class ApiConfig:
     stage: str = "dev"  # Serverless Framework default "dev"; SAM implicit API "Prod"
     endpoint_type: EndpointType = "EDGE"  # API Gateway's and the Framework's default
+    api_keys: tuple[ApiKey, ...] = ()
 
 
 @dataclass(frozen=True)

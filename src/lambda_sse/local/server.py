@@ -21,6 +21,7 @@ from typing import TextIO
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
+from lambda_sse.local.auth.iam import TrustStore
 from lambda_sse.local.frontdoor.doors import (
     HEAD_LIMIT,
     INTEGRATION_TIMEOUT,
@@ -145,9 +146,13 @@ class DevServer:
         integration_timeout: float | None = None,
         idle_timeout: float | None = None,
         head_timeout: float = HEAD_TIMEOUT,
+        auth: bool = True,
+        trust: TrustStore | None = None,
     ) -> None:
         self.project = project
         self.head_timeout = head_timeout
+        self.auth = auth  # False: --no-auth
+        self.trust = trust
         self.invoker = invoker
         self.host = host
         self.port = port
@@ -174,6 +179,7 @@ class DevServer:
             limits=self.limits,
             idle_timeout=self._idle_timeout,
             integration_timeout=self._integration_timeout or INTEGRATION_TIMEOUT,
+            auth=self.auth,
         )
         rest_limits = Limits(
             max_head=HEAD_LIMIT,
@@ -200,7 +206,13 @@ class DevServer:
             )
             for k, fn in enumerate(self.project.url_functions, start=1):
                 door = FunctionUrlDoor(
-                    self.project, self.invoker, fn, self.reporter, limits=self.limits
+                    self.project,
+                    self.invoker,
+                    fn,
+                    self.reporter,
+                    limits=self.limits,
+                    auth=self.auth,
+                    trust=self.trust,
                 )
                 port = self.port + k if self.port else 0
                 server = await _listen(self.host, port, door, url_limits, f"{fn.name}'s URL")

@@ -3,7 +3,8 @@
 Reads ``AWS::Serverless::Function`` (``Runtime``, ``Handler``, ``CodeUri``, ``Timeout``,
 ``MemorySize``, ``Environment``, ``ReservedConcurrentExecutions``, ``Architectures``,
 ``FunctionUrlConfig``, ``CapacityProviderConfig``, ``Events`` of type ``Api`` and ``HttpApi``),
-``AWS::Serverless::Api`` (``StageName``, ``EndpointConfiguration``) and ``Globals``. SAM defaults
+``AWS::Serverless::Api`` (``StageName``, ``EndpointConfiguration``, ``Auth``),
+``AWS::ApiGateway::ApiKey`` and ``Globals``. SAM defaults
 (docs: serverless-application-model sam-resource-function.html, sam-resource-api.html): timeout
 3 s, memory 128 MB, the implicit API's stage ``Prod``, endpoint ``EDGE``. An ``Api`` event's
 ``ResponseTransferMode: RESPONSE_STREAM`` is SAM's spelling of API Gateway's ``STREAM``.
@@ -12,9 +13,11 @@ Reads ``AWS::Serverless::Function`` (``Runtime``, ``Handler``, ``CodeUri``, ``Ti
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
+from lambda_sse.local.config.auth import sam_api_keys, sam_authorizers, sam_cors
 from lambda_sse.local.config.common import (
     MAX_MEMORY,
     MAX_TIMEOUT,
@@ -30,6 +33,7 @@ from lambda_sse.local.config.runtimes import check_handler, check_runtime
 from lambda_sse.local.config.yamlload import load_yaml
 from lambda_sse.local.model import (
     ApiConfig,
+    AuthorizerConfig,
     EndpointType,
     FunctionConfig,
     FunctionUrlConfig,
@@ -87,17 +91,37 @@ def load_sam(
         intrinsics.resolve(globals_.get("Function"), "Globals.Function", soft=True),
         "Globals.Function",
     )
-    global_api = context.mapping(
-        intrinsics.resolve(globals_.get("Api"), "Globals.Api"), "Globals.Api"
+    global_api_raw = dict(context.mapping(globals_.get("Api"), "Globals.Api"))
+    # Auth may hold !GetAtt Function.Arn (an authorizer's function): resolved softly.
+    global_auth = context.mapping(
+        intrinsics.resolve(global_api_raw.pop("Auth", None), "Globals.Api.Auth", soft=True),
+        "Globals.Api.Auth",
     )
+    global_api = context.mapping(intrinsics.resolve(global_api_raw, "Globals.Api"), "Globals.Api")
+    function_names = [
+        str(logical)
+        for logical, resource in resources.items()
+        if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Function"
+    ]
 
     apis: dict[str, ApiConfig] = {}
+    auths: dict[str, _ApiAuth] = {
+        _IMPLICIT: _api_auth(context, global_auth, "Globals.Api.Auth", function_names)
+    }
     for logical, resource in resources.items():
         if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Api":
             key = f"Resources.{logical}.Properties"
+            raw_props = dict(context.mapping(resource.get("Properties"), key))
+            own_auth = context.mapping(
+                intrinsics.resolve(raw_props.pop("Auth", None), f"{key}.Auth", soft=True),
+                f"{key}.Auth",
+            )
+            auths[str(logical)] = _api_auth(
+                context, {**global_auth, **own_auth}, f"{key}.Auth", function_names
+            )
             props = {
                 **global_api,
-                **context.mapping(intrinsics.resolve(resource.get("Properties"), key), key),
+                **context.mapping(intrinsics.resolve(raw_props, key), key),
             }
             if "StageName" not in props:
                 raise context.error(
@@ -136,6 +160,7 @@ def load_sam(
                 path.parent,
                 apis,
                 used_apis,
+                auths,
             )
         )
     if len(used_apis) > 1:
@@ -148,6 +173,14 @@ def load_sam(
     api_id = next(iter(used_apis), None)
     if api_id is None and len(apis) == 1:
         api_id = next(iter(apis))
+    chosen_auth = auths.get(api_id or _IMPLICIT)
+    api_keys = sam_api_keys(context, resources, chosen_auth is not None and chosen_auth.usage_plan)
+    if not api_keys and any(r.api_key_required for fn in functions for r in fn.routes):
+        context.warn(
+            "Resources",
+            "methods need API keys but there is no AWS::ApiGateway::ApiKey nor "
+            "Auth.UsagePlan: every call gets 403, as on AWS",
+        )
     if api_id is None or api_id == _IMPLICIT:
         api = ApiConfig(
             stage=IMPLICIT_STAGE,
@@ -156,9 +189,10 @@ def load_sam(
                 global_api.get("EndpointConfiguration"),
                 "Globals.Api.EndpointConfiguration",
             ),
+            api_keys=api_keys,
         )
     else:
-        api = apis[api_id]
+        api = replace(apis[api_id], api_keys=api_keys)
     return ProjectConfig(
         source=path,
         service=stack,
@@ -166,6 +200,39 @@ def load_sam(
         api=api,
         functions=tuple(functions),
         warnings=tuple(context.warnings),
+    )
+
+
+@dataclass(frozen=True)
+class _ApiAuth:
+    """An API's ``Auth``: its Lambda authorizers, the default one, and the API key default."""
+
+    authorizers: Mapping[str, AuthorizerConfig | None]
+    default: str | None
+    api_key_required: bool
+    usage_plan: bool
+
+
+def _api_auth(
+    context: Context, auth: Mapping[str, Any], key: str, functions: list[str]
+) -> _ApiAuth:
+    authorizers = sam_authorizers(context, auth, key, functions)
+    default = auth.get("DefaultAuthorizer")
+    if default is not None:
+        default = context.string(default, f"{key}.DefaultAuthorizer")
+        if default != "AWS_IAM" and default not in authorizers:
+            raise context.error(
+                f"{key}.DefaultAuthorizer",
+                f"{default!r} is not in Auth.Authorizers",
+                "name one of the Authorizers",
+            )
+    plan = context.mapping(auth.get("UsagePlan"), f"{key}.UsagePlan")
+    create = str(plan.get("CreateUsagePlan", "NONE")).upper()
+    return _ApiAuth(
+        authorizers=authorizers,
+        default=default,
+        api_key_required=auth.get("ApiKeyRequired") is True,
+        usage_plan=create in ("PER_API", "SHARED"),
     )
 
 
@@ -195,6 +262,7 @@ def _function(
     root: Path,
     apis: Mapping[str, ApiConfig],
     used_apis: set[str],
+    auths: Mapping[str, _ApiAuth],
 ) -> FunctionConfig:
     context.unknown_keys(props, key, _FUNCTION_PROPERTIES)
     if props.get("PackageType") == "Image" or "ImageUri" in props:
@@ -296,7 +364,7 @@ def _function(
         kind = spec.get("Type")
         event_props = context.mapping(spec.get("Properties"), f"{event_key}.Properties")
         if kind == "Api":
-            route, api_id = _api_route(context, event_props, f"{event_key}.Properties", apis)
+            route, api_id = _api_route(context, event_props, f"{event_key}.Properties", apis, auths)
             routes.append(route)
             used_apis.add(api_id)
         elif kind == "HttpApi":
@@ -331,7 +399,11 @@ def _function(
 
 
 def _api_route(
-    context: Context, props: Mapping[str, Any], key: str, apis: Mapping[str, ApiConfig]
+    context: Context,
+    props: Mapping[str, Any],
+    key: str,
+    apis: Mapping[str, ApiConfig],
+    auths: Mapping[str, _ApiAuth],
 ) -> tuple[HttpRoute, str]:
     for required in ("Path", "Method"):
         if required not in props:
@@ -358,13 +430,28 @@ def _api_route(
                 f"unknown mode {value!r}",
                 "use RESPONSE_STREAM or BUFFERED",
             )
-    if props.get("Auth"):
-        context.warn(f"{key}.Auth", "accepted but not enforced locally")
+    api_auth = auths.get(api_id) or _ApiAuth({}, None, False, False)
+    auth = context.mapping(props.get("Auth"), f"{key}.Auth")
+    name = auth.get("Authorizer", api_auth.default)
+    authorizer = None
+    if name is not None and name not in ("NONE", "AWS_IAM"):
+        name = context.string(name, f"{key}.Auth.Authorizer")
+        if name not in api_auth.authorizers:
+            raise context.error(
+                f"{key}.Auth.Authorizer",
+                f"{name!r} is not in the API's Auth.Authorizers",
+                "name one of them, or NONE",
+            )
+        authorizer = api_auth.authorizers[name]
+    elif name == "AWS_IAM":
+        context.warn(f"{key}.Auth.Authorizer", "AWS_IAM is not enforced on REST APIs locally")
     route = HttpRoute(
         method=http_method(context, props["Method"], f"{key}.Method"),
         path=normalize_path(context.string(props["Path"], f"{key}.Path")),
         kind="rest",
         transfer_mode=mode,
+        api_key_required=bool(auth.get("ApiKeyRequired", api_auth.api_key_required)),
+        authorizer=authorizer,
     )
     return route, api_id
 
@@ -397,13 +484,8 @@ def _url(context: Context, value: Any, key: str) -> FunctionUrlConfig | None:
     auth = context.string(spec["AuthType"], f"{key}.AuthType").upper()
     if auth not in ("NONE", "AWS_IAM"):
         raise context.error(f"{key}.AuthType", f"unknown auth type {auth!r}", "use NONE or AWS_IAM")
-    if auth == "AWS_IAM":
-        context.warn(f"{key}.AuthType", "AWS_IAM is accepted but not enforced locally")
-    cors = spec.get("Cors")
-    if cors:
-        context.warn(f"{key}.Cors", "Function URL CORS is accepted but not enforced locally")
     return FunctionUrlConfig(
         invoke_mode=cast(InvokeMode, mode),
         auth_type=auth,
-        cors=cors if isinstance(cors, Mapping) else None,
+        cors=sam_cors(context, spec.get("Cors"), f"{key}.Cors"),
     )

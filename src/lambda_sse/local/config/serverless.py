@@ -2,9 +2,10 @@
 
 Keys read (serverless.com/framework/docs/providers/aws/guide/serverless.yml): ``service``;
 ``provider.{runtime, stage, region, environment, timeout, memorySize, endpointType,
-architecture}``; per function ``handler``, ``runtime``, ``timeout``, ``memorySize``,
-``environment``, ``reservedConcurrency``, ``architecture``, ``url`` (``invokeMode``, ``cors``,
-``authorizer``) and ``events[].http`` / ``events[].httpApi``. Framework defaults: stage ``dev``,
+architecture, apiGateway.apiKeys}``; per function ``handler``, ``runtime``, ``timeout``,
+``memorySize``, ``environment``, ``reservedConcurrency``, ``architecture``, ``url``
+(``invokeMode``, ``cors``, ``authorizer``) and ``events[].http`` (with ``private`` and
+``authorizer``) / ``events[].httpApi``. Framework defaults: stage ``dev``,
 region ``us-east-1``, timeout 6 s, memory 1024 MB, runtime ``nodejs20.x``, endpoint ``EDGE``.
 """
 
@@ -15,6 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from lambda_sse.local.config.auth import (
+    serverless_api_keys,
+    serverless_authorizer,
+    serverless_cors,
+)
 from lambda_sse.local.config.common import (
     MAX_MEMORY,
     MAX_TIMEOUT,
@@ -113,6 +119,8 @@ def load_serverless(
             "expected a mapping of function names",
             "write `functions:\\n  name:\\n    handler: ...`",
         )
+    names = tuple(str(fn_name) for fn_name in functions_raw)
+    prefix = f"{context.string(service, 'service')}-{resolver.stage}-"
     functions = tuple(
         _function(
             context,
@@ -121,12 +129,23 @@ def load_serverless(
             provider,
             path.parent,
             max_concurrency,
+            (names, prefix),
         )
         for fn_name, spec in functions_raw.items()
     )
+    api_gateway = context.mapping(provider.get("apiGateway"), "provider.apiGateway")
+    api_keys = serverless_api_keys(
+        context, api_gateway.get("apiKeys"), "provider.apiGateway.apiKeys"
+    )
+    if not api_keys and any(r.api_key_required for fn in functions for r in fn.routes):
+        context.warn(
+            "provider.apiGateway.apiKeys",
+            "methods are private but no API keys are declared: every call gets 403, as on AWS",
+        )
     api = ApiConfig(
         stage=resolver.stage,
         endpoint_type=endpoint_type(context, provider.get("endpointType"), "provider.endpointType"),
+        api_keys=api_keys,
     )
     return ProjectConfig(
         source=path,
@@ -145,6 +164,7 @@ def _function(
     provider: Mapping[str, Any],
     root: Path,
     max_concurrency: int,
+    names: tuple[tuple[str, ...], str],
 ) -> FunctionConfig:
     key = f"functions.{name}"
     context.unknown_keys(spec, key, _FUNCTION_KEYS)
@@ -204,7 +224,7 @@ def _function(
             )
         ((kind, body),) = event.items()
         if kind == "http":
-            routes.append(_http_route(context, body, f"{event_key}.http"))
+            routes.append(_http_route(context, body, f"{event_key}.http", names))
         elif kind == "httpApi":
             routes.append(_http_api_route(context, body, f"{event_key}.httpApi"))
         else:
@@ -245,7 +265,9 @@ def _shorthand(context: Context, text: str, key: str) -> tuple[str, str]:
     return http_method(context, parts[0], key), parts[1]
 
 
-def _http_route(context: Context, body: Any, key: str) -> HttpRoute:
+def _http_route(
+    context: Context, body: Any, key: str, names: tuple[tuple[str, ...], str]
+) -> HttpRoute:
     if isinstance(body, str):
         method, path = _shorthand(context, body, key)
         return HttpRoute(method=method, path=normalize_path(path), kind="rest")
@@ -278,14 +300,17 @@ def _http_route(context: Context, body: Any, key: str) -> HttpRoute:
             "an async integration cannot stream",
             "remove `async: true` or use BUFFERED",
         )
-    for unenforced in ("authorizer", "cors", "private"):
-        if spec.get(unenforced):
-            context.warn(f"{key}.{unenforced}", "accepted but not enforced locally")
+    if spec.get("cors"):
+        context.warn(f"{key}.cors", "REST API CORS (OPTIONS methods) is not emulated locally")
     return HttpRoute(
         method=method,
         path=normalize_path(context.string(spec["path"], f"{key}.path")),
         kind="rest",
         transfer_mode=mode,
+        api_key_required=bool(spec.get("private")),
+        authorizer=serverless_authorizer(
+            context, spec.get("authorizer"), f"{key}.authorizer", names[0], names[1]
+        ),
     )
 
 
@@ -327,12 +352,8 @@ def _url(context: Context, value: Any, key: str) -> FunctionUrlConfig | None:
                 f"unknown authorizer {spec['authorizer']!r}",
                 "use aws_iam or remove it",
             )
-        context.warn(f"{key}.authorizer", "AWS_IAM is accepted but not enforced locally")
-    cors = spec.get("cors")
-    if cors:
-        context.warn(f"{key}.cors", "Function URL CORS is accepted but not enforced locally")
     return FunctionUrlConfig(
         invoke_mode=cast(InvokeMode, mode),
         auth_type=auth,
-        cors=cors if isinstance(cors, Mapping) else ({} if cors else None),
+        cors=serverless_cors(context, spec.get("cors"), f"{key}.cors"),
     )

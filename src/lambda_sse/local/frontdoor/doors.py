@@ -19,6 +19,9 @@ Facts (AWS's docs, cited in :mod:`lambda_sse.aws` and docs/limits.md):
 - Invalid response headers (CR, LF, NUL in a value; a name that is not a token) never reach the
   client: the bad-prelude or malformed-result answer, and the invocation is detached.
 - A client that goes away detaches the invocation: the function keeps running, as on AWS.
+- Who may call (``lambda_sse.local.auth``, off with ``auth=False``): REST Lambda authorizers
+  and API keys before the integration; a Function URL's CORS (preflight answered without
+  invoking, headers on every response) and AWS_IAM SigV4 check.
 
 Why this module is longer than 400 lines: both front doors apply the same AWS rules
 (payload limits, timeouts, prelude, detaching) over one Invoker, side by side for comparison.
@@ -45,7 +48,11 @@ from lambda_sse.aws import (
     URL_BUFFERED_LIMIT,
     URL_STREAM_LIMIT,
 )
-from lambda_sse.errors import LambdaSSEError
+from lambda_sse.errors import LambdaSSEError, SignatureError
+from lambda_sse.local.auth import cors as cors_rules
+from lambda_sse.local.auth import iam
+from lambda_sse.local.auth.apikeys import key_id
+from lambda_sse.local.auth.guard import Admitted, RestGuard
 from lambda_sse.local.frontdoor.build import build_v1_event, build_v2_event, encode_event
 from lambda_sse.local.frontdoor.http import ClientGone, Responder
 from lambda_sse.local.frontdoor.replies import (
@@ -152,12 +159,14 @@ class _Door:
         *,
         limits: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        auth: bool = True,
     ) -> None:
         self.project = project
         self.invoker = invoker
         self.reporter = reporter or Reporter()
         self.limits = limits
         self.clock = clock
+        self.auth = auth  # False: --no-auth, nothing is checked
         self._sam = project.source.name.startswith("template")
 
     async def _invoke(self, fn: FunctionConfig, event: bytes, *, rest_stream: bool) -> Invocation:
@@ -325,6 +334,15 @@ async def _decode_prelude(
     return None
 
 
+def _admit_into(event: dict[str, Any], admitted: Admitted) -> None:
+    context = event["requestContext"]
+    if admitted.api_key is not None:
+        context["identity"]["apiKey"] = admitted.api_key.value
+        context["identity"]["apiKeyId"] = key_id(admitted.api_key)
+    if admitted.authorizer is not None:
+        context["authorizer"] = admitted.authorizer
+
+
 class RestApiDoor(_Door):
     """``http://HOST:PORT/{stage}/{path}``, plus HTTP API routes at ``/{path}``."""
 
@@ -340,8 +358,10 @@ class RestApiDoor(_Door):
         clock: Callable[[], float] = time.monotonic,
         integration_timeout: float = INTEGRATION_TIMEOUT,
         idle_timeout: float | None = None,
+        auth: bool = True,
     ) -> None:
-        super().__init__(project, invoker, reporter, limits=limits, clock=clock)
+        super().__init__(project, invoker, reporter, limits=limits, clock=clock, auth=auth)
+        self.guard = RestGuard(project, invoker, clock=clock, timeout=integration_timeout)
         self.routes = RouteTable(project.functions, "rest")
         self.http_api = RouteTable(project.functions, "http_api")
         self.integration_timeout = integration_timeout
@@ -376,15 +396,24 @@ class RestApiDoor(_Door):
     ) -> None:
         fn = match.function
         mode = match.route.transfer_mode
-        event = encode_event(
-            build_v1_event(
-                request,
-                resource=match.route.path,
-                path=path,
-                stage=self.project.api.stage,
-                path_parameters=match.path_parameters,
-            )
+        proxy_event = build_v1_event(
+            request,
+            resource=match.route.path,
+            path=path,
+            stage=self.project.api.stage,
+            path_parameters=match.path_parameters,
         )
+        if self.auth and RestGuard.needed(match.route):
+            admitted = await self.guard.admit(request, match.route, path, proxy_event)
+            if not isinstance(admitted, Admitted):
+                await responder.reply(admitted.reply)
+                self._log(request, responder, start, mode, fn.name, admitted.note)
+                return
+            _admit_into(proxy_event, admitted)
+            auth_note = "; ".join(admitted.notes)
+        else:
+            auth_note = ""
+        event = encode_event(proxy_event)
         if len(event) > INVOKE_PAYLOAD_LIMIT:
             await responder.reply(apigw_error(500, INTERNAL_ERROR))
             self._log(request, responder, start, mode, fn.name, "event over Lambda's 6 MB payload")
@@ -399,6 +428,7 @@ class RestApiDoor(_Door):
             note = await self._rest_stream(inv, fn, responder, path)
         else:
             note = await self._rest_buffered(inv, fn, responder)
+        note = "; ".join(part for part in (auth_note, note) if part)
         self._log(request, responder, start, mode, fn.name, note)
 
     async def _rest_buffered(
@@ -562,16 +592,45 @@ class FunctionUrlDoor(_Door):
         *,
         limits: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        auth: bool = True,
+        trust: iam.TrustStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(project, invoker, reporter, limits=limits, clock=clock)
+        super().__init__(project, invoker, reporter, limits=limits, clock=clock, auth=auth)
         assert function.url is not None
         self.function = function
         self.mode = function.url.invoke_mode
+        self.cors = function.url.cors
+        self.iam = auth and function.url.auth_type == "AWS_IAM"
+        self.trust = trust if trust is not None else iam.TrustStore.build(developer=None)
+        self.wall_clock = wall_clock  # SigV4's clock skew is checked against real time
 
     async def __call__(self, request: Request, responder: Responder) -> None:
         start = self.clock()
         fn = self.function
-        event = encode_event(build_v2_event(request))
+        cors = self.cors
+        if cors is not None:
+            if cors_rules.is_preflight(request.method, request.headers):
+                await responder.reply(cors_rules.preflight_reply(cors, request.headers))
+                self._log(request, responder, start, "CORS", None, "preflight, not invoked")
+                return
+            request_headers = request.headers
+            responder.rewrite_headers = lambda headers: cors_rules.response_headers(
+                cors, request_headers, headers
+            )
+        url_event = build_v2_event(request)
+        if self.iam:
+            try:
+                access_key, caller = iam.verify_request(
+                    self.trust, request, self.project.region, self.wall_clock()
+                )
+            except SignatureError as exc:
+                await responder.reply(iam.forbidden(exc))
+                self._log(request, responder, start, self.mode, fn.name, f"AWS_IAM: {exc}")
+                return
+            url_event["requestContext"]["accountId"] = caller.account_id
+            url_event["requestContext"]["authorizer"] = iam.iam_context(access_key, caller)
+        event = encode_event(url_event)
         if len(event) > INVOKE_PAYLOAD_LIMIT:
             message = {
                 "Message": f"Request must be smaller than {INVOKE_PAYLOAD_LIMIT} bytes for the "

@@ -89,6 +89,8 @@ class Responder:
         self.status = 0
         self.ended = ""  # how a streamed reply ended, set by the door (doors.ENDINGS)
         self._chunked = False
+        # A door's last word on every response's headers (a Function URL's CORS headers).
+        self.rewrite_headers: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] | None = None
 
     def _write(self, event: h11.Event) -> None:
         data = self._conn.send(event)
@@ -114,6 +116,8 @@ class Responder:
         await self._drain()
 
     def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+        if self.rewrite_headers is not None:
+            headers = self.rewrite_headers(headers)
         self.started = True
         self.status = status
         encoded = [(n.encode("latin-1"), _value_bytes(v)) for n, v in headers]

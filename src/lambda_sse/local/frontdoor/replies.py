@@ -47,14 +47,11 @@ class Reply:
     body: bytes = b""
 
 
-def apigw_error(status: int, message: str) -> Reply:
+def apigw_error(status: int, message: str | None, *, error_type: str | None = None) -> Reply:
     """API Gateway's own error body, e.g. 502 {"message": "Internal server error"}."""
     body = json.dumps({"message": message}).encode()
-    return Reply(
-        status,
-        [("Content-Type", "application/json"), ("x-amzn-ErrorType", _error_type(status))],
-        body,
-    )
+    kind = error_type or _error_type(status)
+    return Reply(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)], body)
 
 
 def url_error(status: int, message: str) -> Reply:
