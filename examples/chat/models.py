@@ -2,7 +2,8 @@
 
 - ``LocalModel`` (``lambda-sse-local``): deterministic, no weights, no network. The same
   conversation always gets the same reply, word by word, paced at ``tokens_per_second``
-  (``LOCAL_MODEL_TOKENS_PER_SECOND``, default 30; 0 = as fast as possible).
+  (``LOCAL_MODEL_TOKENS_PER_SECOND``, default 30; 0 = as fast as possible); replies are
+  ``LOCAL_MODEL_REPLY_TOKENS`` long (default 48) unless ``max_tokens`` cuts them.
 - ``BedrockModel``: Amazon Bedrock's ``ConverseStream`` through boto3 (already on Lambda's Python
   runtimes). Enabled per model id with ``BEDROCK_MODELS`` (comma-separated, e.g.
   ``anthropic.claude-3-haiku-20240307-v1:0``); the function's role needs
@@ -236,7 +237,8 @@ class BedrockModel:
 def default_models(environ: dict[str, str] | None = None) -> dict[str, ChatModel]:
     env = os.environ if environ is None else environ
     rate = float(env.get("LOCAL_MODEL_TOKENS_PER_SECOND", "30"))
-    models: dict[str, ChatModel] = {LocalModel.id: LocalModel(tokens_per_second=rate)}
+    length = int(env.get("LOCAL_MODEL_REPLY_TOKENS", "48"))
+    models: dict[str, ChatModel] = {LocalModel.id: LocalModel(rate, length)}
     for model_id in filter(None, (s.strip() for s in env.get("BEDROCK_MODELS", "").split(","))):
         models[model_id] = BedrockModel(model_id)
     return models
