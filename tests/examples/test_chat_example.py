@@ -54,13 +54,21 @@ def base(server: DevServer, door: str) -> str:
     return f"{server.rest}/dev" if door == "rest" else server.url(1)
 
 
-def client(server: DevServer, door: str) -> OpenAI:
-    return OpenAI(base_url=base(server, door) + "/v1", api_key="x", max_retries=0, timeout=30)
+@pytest.fixture(scope="module")
+def clients(server: DevServer) -> Iterator[dict[str, OpenAI]]:
+    """One SDK client per door (each holds an HTTP connection pool: closed at the end)."""
+    made = {
+        door: OpenAI(base_url=base(server, door) + "/v1", api_key="x", max_retries=0, timeout=30)
+        for door in DOORS
+    }
+    yield made
+    for sdk in made.values():
+        sdk.close()
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_streamed_completion_arrives_token_by_token(server: DevServer, door: str) -> None:
-    sdk = client(server, door)
+def test_streamed_completion_arrives_token_by_token(clients: dict[str, OpenAI], door: str) -> None:
+    sdk = clients[door]
     started = time.monotonic()
     stream = sdk.chat.completions.create(
         model="lambda-sse-local", messages=MESSAGES, stream=True, max_tokens=12
@@ -86,9 +94,9 @@ def test_streamed_completion_arrives_token_by_token(server: DevServer, door: str
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_stream_options_include_usage(server: DevServer, door: str) -> None:
+def test_stream_options_include_usage(clients: dict[str, OpenAI], door: str) -> None:
     chunks = list(
-        client(server, door).chat.completions.create(
+        clients[door].chat.completions.create(
             model="lambda-sse-local",
             messages=MESSAGES,
             stream=True,
@@ -106,8 +114,8 @@ def test_stream_options_include_usage(server: DevServer, door: str) -> None:
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_buffered_completion(server: DevServer, door: str) -> None:
-    sdk = client(server, door)
+def test_buffered_completion(clients: dict[str, OpenAI], door: str) -> None:
+    sdk = clients[door]
     reply = sdk.chat.completions.create(model="lambda-sse-local", messages=MESSAGES, max_tokens=5)
     assert reply.object == "chat.completion"
     assert reply.choices[0].message.role == "assistant"
@@ -117,21 +125,21 @@ def test_buffered_completion(server: DevServer, door: str) -> None:
     assert reply.usage.completion_tokens == 5
     # Deterministic: the same conversation, the same words, through either door.
     again = sdk.chat.completions.create(model="lambda-sse-local", messages=MESSAGES, max_tokens=40)
-    other = client(server, "url" if door == "rest" else "rest").chat.completions.create(
+    other = clients["url" if door == "rest" else "rest"].chat.completions.create(
         model="lambda-sse-local", messages=MESSAGES, max_tokens=40
     )
     assert again.choices[0].message.content == other.choices[0].message.content
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_models_are_listed(server: DevServer, door: str) -> None:
-    ids = [m.id for m in client(server, door).models.list()]
+def test_models_are_listed(clients: dict[str, OpenAI], door: str) -> None:
+    ids = [m.id for m in clients[door].models.list()]
     assert ids == ["lambda-sse-local", "fake.echo", "fake.fail-mid", "fake.throttled"]
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_errors_are_the_sdks_own(server: DevServer, door: str) -> None:
-    sdk = client(server, door)
+def test_errors_are_the_sdks_own(clients: dict[str, OpenAI], door: str) -> None:
+    sdk = clients[door]
     with pytest.raises(openai.NotFoundError) as unknown:
         sdk.chat.completions.create(model="gpt-nope", messages=MESSAGES, stream=True)
     assert unknown.value.status_code == 404
@@ -175,9 +183,9 @@ def test_raw_http_errors_have_the_api_shape(server: DevServer, door: str) -> Non
 
 @pytest.mark.parametrize("door", DOORS)
 def test_bedrock_model_streams_through_converse_stream(
-    server: DevServer, door: str, bedrock: FakeBedrock
+    clients: dict[str, OpenAI], door: str, bedrock: FakeBedrock
 ) -> None:
-    sdk = client(server, door)
+    sdk = clients[door]
     messages: Any = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "hello there"},
@@ -207,8 +215,8 @@ def test_bedrock_model_streams_through_converse_stream(
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_bedrock_errors(server: DevServer, door: str) -> None:
-    sdk = client(server, door)
+def test_bedrock_errors(server: DevServer, clients: dict[str, OpenAI], door: str) -> None:
+    sdk = clients[door]
     # Refused before the first token: an HTTP status the SDK maps to its class.
     with pytest.raises(openai.RateLimitError) as throttled:
         sdk.chat.completions.create(model="fake.throttled", messages=MESSAGES, stream=True)
@@ -226,7 +234,11 @@ def test_bedrock_errors(server: DevServer, door: str) -> None:
         read_all()
     assert "".join(received) == "Partial answer"
     assert "The model broke." in broken.value.message
-    assert "modelStreamErrorException" in server.output()
+    # The function logged it (its log lines reach the emulator's output a moment later).
+    deadline = time.monotonic() + 10
+    while "modelStreamErrorException" not in server.output():
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
 
 
 def test_the_page_is_served(server: DevServer) -> None:
@@ -241,9 +253,12 @@ def test_api_key_when_configured(tmp_path_factory: pytest.TempPathFactory) -> No
     tmp = tmp_path_factory.mktemp("chat-key")
     project = copy_example("chat", tmp, environment={"CHAT_API_KEY": "sekrit"})
     with dev_server(project, tmp) as running:
-        wrong = OpenAI(base_url=f"{running.url(1)}/v1", api_key="x", max_retries=0)
-        with pytest.raises(openai.AuthenticationError):
+        base_url = f"{running.url(1)}/v1"
+        with (
+            OpenAI(base_url=base_url, api_key="x", max_retries=0) as wrong,
+            pytest.raises(openai.AuthenticationError),
+        ):
             wrong.models.list()
-        right = OpenAI(base_url=f"{running.url(1)}/v1", api_key="sekrit", max_retries=0)
-        assert [m.id for m in right.models.list()] == ["lambda-sse-local"]
+        with OpenAI(base_url=base_url, api_key="sekrit", max_retries=0) as right:
+            assert [m.id for m in right.models.list()] == ["lambda-sse-local"]
         assert json.loads(httpx.get(f"{running.url(1)}/v1/models", timeout=15).text)["error"]

@@ -233,6 +233,7 @@ def test_bedrock_model_with_boto3(chat: tuple[ModuleType, ModuleType]) -> None:
             with pytest.raises(models.ModelError) as caught:
                 list(models.BedrockModel(model_id, client).stream(request))
             assert (caught.value.status, caught.value.kind) == (status, kind), model_id
+        client.close()
 
 
 def test_default_models_from_the_environment(chat: tuple[ModuleType, ModuleType]) -> None:

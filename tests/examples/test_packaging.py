@@ -573,7 +573,7 @@ def test_mixed_architectures_are_pointed_out(function_dir: Path) -> None:
 
 
 def test_examples_declare_what_the_packager_assumes() -> None:
-    for name in ("quickstart", "fastapi"):
+    for name in ("quickstart", "fastapi", "chat"):
         assert packaging.config_defaults(ROOT / "examples" / name) == ("x86_64", "3.12", [])
 
 

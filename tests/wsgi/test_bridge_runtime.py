@@ -5,6 +5,7 @@ through apig-wsgi and through Mangum (on asgiref's WSGI-to-ASGI wrapper), both o
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,14 @@ def flask_fn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(api, process)
 
 
+def logged(served: Served, text: str, timeout: float = 10.0) -> None:
+    """The runtime's log shows ``text`` (it may land a moment after the response ends)."""
+    deadline = time.monotonic() + timeout
+    while text not in served.process.output():
+        assert time.monotonic() < deadline, served.process.output()
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("make", DOORS)
 def test_generator_response_streams_chunk_by_chunk(flask_fn: Served, make: Any) -> None:
     result = invoke(flask_fn.api, make("/stream", query=f"n={N}&delay={DELAY}"))
@@ -66,7 +75,7 @@ def test_generator_response_streams_chunk_by_chunk(flask_fn: Served, make: Any) 
 def test_each_event_arrives_when_produced(flask_fn: Served, make: Any) -> None:
     """Production time (monotonic_ns in the data; one clock for every process on the machine)
     to arrival at the Runtime API: a few ms, not the length of the stream."""
-    result = invoke(flask_fn.api, make("/stream", query="n=6&delay=0.1"))
+    result = invoke(flask_fn.api, make("/stream", query="n=6&delay=0.15"))
     _, _, timed = result.streamed()
     lags = []
     for at, chunk in timed:
@@ -75,7 +84,10 @@ def test_each_event_arrives_when_produced(flask_fn: Served, make: Any) -> None:
             produced_ns = int(event.data.split()[2])
             lags.append(at + result.started - produced_ns / 1e9)
     assert len(lags) == 6
-    assert max(lags) < 0.08, lags  # the stream lasts 0.5 s
+    # Buffered, the first event would wait for the whole 0.75 s stream. The margins leave room
+    # for a loaded 2-core machine.
+    assert statistics.median(lags) < 0.1, lags
+    assert max(lags) < 0.3, lags
 
 
 def test_buffered_route_gets_the_envelope(flask_fn: Served) -> None:
@@ -119,7 +131,7 @@ def test_exception_before_answering_is_a_500(flask_fn: Served) -> None:
     result = invoke(flask_fn.api, aws_events.function_url("/boom"))
     assert result.outcome.status == "success"
     assert result.reply()["statusCode"] == 500
-    assert "broken before answering" in flask_fn.process.output()
+    logged(flask_fn, "broken before answering")
 
 
 def test_non_200_status_and_headers(flask_fn: Served) -> None:
@@ -139,7 +151,7 @@ def test_error_mid_stream_ends_the_stream_with_error_trailers(flask_fn: Served, 
     assert body == b"data: one\n\ndata: two\n\n"
     assert result.outcome.status == "success"
     assert result.outcome.trailer_error is True
-    assert "the model fell over mid-stream" in flask_fn.process.output()
+    logged(flask_fn, "the model fell over mid-stream")
     again = invoke(flask_fn.api, make("/stream", query="n=2"))
     assert SSEDecoder().feed(again.streamed()[1])[-1].id == "1"
 
@@ -201,4 +213,4 @@ def test_mangum_on_wrapped_flask_buffers_the_same_stream() -> None:
 def test_first_event_beats_the_buffering_adapters(flask_fn: Served) -> None:
     result = invoke(flask_fn.api, aws_events.function_url("/stream", query="n=4&delay=0.2"))
     _, _, timed = result.streamed()
-    assert timed[0][0] < 0.3  # first event ~immediately; the buffering adapters take >= 0.6 s
+    assert timed[0][0] < 0.45  # first event ~immediately; the buffering adapters take >= 0.6 s
