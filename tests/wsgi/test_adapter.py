@@ -107,8 +107,17 @@ def test_environ_fields() -> None:
     assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("127.0.0.1", "50000")
     assert environ["wsgi.url_scheme"] == "https"
     assert environ["wsgi.errors"] is sys.stderr
-    no_host = build_environ(make_scope(extra={"server": None}), b"")
+    assert environ["wsgi.multithread"] is False
+    no_host = build_environ(make_scope(extra={"server": None}), b"", multithread=True)
     assert (no_host["SERVER_NAME"], no_host["SERVER_PORT"]) == ("localhost", "80")
+    assert no_host["wsgi.multithread"] is True
+
+
+def test_managed_instances_make_the_environ_multithreaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "8")
+    assert WSGIAdapter(apps.app).multithread is True
+    monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "1")
+    assert WSGIAdapter(apps.app).multithread is False
 
 
 def test_flask_sees_the_unicode_path() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -93,9 +94,9 @@ class _Response:
             if not isinstance(data, bytes | bytearray):
                 raise WSGIProtocolError(f"the body must be bytes, not {type(data).__name__}")
             data = bytes(data)
+        if not data:
+            return  # nothing to send; headers wait for a non-empty string (PEP 3333)
         if not self._sent:
-            if not data:
-                return  # headers wait for a non-empty string (PEP 3333, "Buffering")
             self._send_start()
         self._channel.put((BODY, data), len(data))
 
@@ -142,6 +143,10 @@ class WSGIAdapter:
         self.app = app
         self.max_buffer_items = max_buffer_items
         self.max_buffer_bytes = max_buffer_bytes
+        # Managed Instances may run several invocations of one process at once
+        # (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html#runtimes-custom-managed-instances).
+        concurrency = os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "")
+        self.multithread = concurrency.isdigit() and int(concurrency) > 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,7 +157,7 @@ class WSGIAdapter:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
-        environ = build_environ(scope, bytes(body))
+        environ = build_environ(scope, bytes(body), multithread=self.multithread)
         loop = asyncio.get_running_loop()
         channel: Channel[tuple[Any, ...]] = Channel(
             loop, max_items=self.max_buffer_items, max_bytes=self.max_buffer_bytes

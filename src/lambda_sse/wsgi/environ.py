@@ -26,7 +26,11 @@ def _native(value: str) -> str:
     return value if value.isascii() else value.encode("utf-8").decode("latin-1")
 
 
-def build_environ(scope: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+def build_environ(
+    scope: Mapping[str, Any], body: bytes, *, multithread: bool = False
+) -> dict[str, Any]:
+    """``multithread``: requests of one process may run at once (Lambda Managed Instances with
+    ``AWS_LAMBDA_MAX_CONCURRENCY`` above 1); on-demand Lambda runs one at a time."""
     root_path: str = scope.get("root_path", "")
     path: str = scope["path"]
     if root_path and path.startswith(root_path):
@@ -44,8 +48,7 @@ def build_environ(scope: Mapping[str, Any], body: bytes) -> dict[str, Any]:
         "wsgi.url_scheme": scope.get("scheme", "https"),
         "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
-        # One request at a time per execution environment, many environments (processes).
-        "wsgi.multithread": False,
+        "wsgi.multithread": multithread,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
         "aws.event": scope.get("aws.event"),
