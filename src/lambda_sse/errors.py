@@ -21,7 +21,9 @@ catch the built-in keep working::
     │   ├── HandlerLoadError                   ... with the ``error_type`` /init/error reports
     │   └── LifespanError                      an ASGI app's lifespan startup failed
     ├── ResponseStreamError                    a response stream used out of order
-    │   └── ASGIProtocolError                  ASGI messages out of order or malformed
+    │   ├── ASGIProtocolError                  ASGI messages out of order or malformed
+    │   ├── WSGIProtocolError                  a WSGI app broke a PEP 3333 rule
+    │   └── ChannelClosedError                 the WSGI bridge's reader stopped: nowhere to write
     ├── EventTranslationError                  an AWS event or reply that cannot be translated
     │   ├── EventShapeError                    an HTTP event with a field of the wrong type
     │   ├── NotAnHttpEventError                no HTTP event of a known front door
@@ -59,6 +61,9 @@ Layers import their errors from here; they do not start hierarchies of their own
 modules that defined them.
 
 This module is part of the Lambda package (the runtime imports it): standard library only.
+
+Why this module is longer than 400 lines: it is the one tree, every class of it in one place,
+so that the drawing above and the classes below can be read and checked side by side.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ __all__ = [
     "ASGIProtocolError",
     "ArgumentTypeError",
     "AuthorizerOutputError",
+    "ChannelClosedError",
     "ChunkedFramingError",
     "ClientGone",
     "ClientGoneError",
@@ -121,6 +127,7 @@ __all__ = [
     "UnknownFunction",
     "UnknownFunctionError",
     "UnknownRequestIdError",
+    "WSGIProtocolError",
 ]
 
 
@@ -241,6 +248,14 @@ class ResponseStreamError(LambdaSSEError):
 
 class ASGIProtocolError(ResponseStreamError):
     """The app sent ASGI messages out of order or malformed."""
+
+
+class WSGIProtocolError(ResponseStreamError):
+    """A WSGI app broke a PEP 3333 rule (no start_response, str body, bad status or headers)."""
+
+
+class ChannelClosedError(ResponseStreamError):
+    """The loop side of the WSGI bridge stopped reading: the response has nowhere to go."""
 
 
 # -- AWS events and replies ---------------------------------------------------------------------

@@ -72,7 +72,7 @@ __all__ = [
 DEFAULT_OUTPUT = Path(".lambda-sse") / "package.zip"
 
 # What of lambda_sse goes into the zip: the stdlib-only layers (ARCHITECTURE.md).
-RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi")
+RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi", "wsgi")
 RUNTIME_TOP_LEVEL = ("__init__.py", "_version.py", "aws.py", "errors.py", "py.typed")
 ROOT_BOOTSTRAP = "bootstrap"
 

@@ -102,7 +102,7 @@ def expected_runtime_names() -> set[str]:
         if len(relative.parts) == 1:
             if top in {"__init__.py", "_version.py", "aws.py", "errors.py", "py.typed"}:
                 wanted.add(f"lambda_sse/{relative.as_posix()}")
-        elif top in {"sse", "runtime", "events", "asgi"}:
+        elif top in {"sse", "runtime", "events", "asgi", "wsgi"}:
             wanted.add(f"lambda_sse/{relative.as_posix()}")
     return wanted
 
@@ -456,6 +456,52 @@ def test_the_exec_wrapper_in_the_zip_runs_the_quickstart(
     assert [e.event for e in events] == ["message"] * 10 + ["end"]
 
 
+WSGI_HANDLER = """\
+import lambda_sse.wsgi
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    for i in range(3):
+        yield f"part {i} of {environ['PATH_INFO']}\\n".encode()
+
+
+handler = lambda_sse.wsgi.handler(app, stream=True)
+"""
+
+
+def test_the_zip_carries_the_wsgi_bridge(tmp_path: Path, runtime_api: ThreadedRuntimeAPI) -> None:
+    """A WSGI function packed, unzipped and run by the exec-wrapper with an interpreter that has
+    no lambda_sse: lambda_sse.wsgi (and what it imports) comes from the zip and streams."""
+    python = base_interpreter()
+    folder = tmp_path / "fn"
+    folder.mkdir()
+    (folder / "app.py").write_text(WSGI_HANDLER)
+    out = tmp_path / "wsgi.zip"
+    build_package(folder, out)
+    assert "lambda_sse/wsgi/__init__.py" in names(out)
+    task = tmp_path / "task"
+    extract(out, task)
+    probe = (
+        "import sys; sys.path.insert(0, '.'); import app, lambda_sse.wsgi as w; print(w.__file__)"
+    )
+    done = subprocess.run(
+        [python, "-I", "-S", "-c", probe], cwd=task, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).resolve().is_relative_to(task.resolve())
+    wrapper = task / "lambda_sse" / "runtime" / "exec-wrapper"
+    env = {"_HANDLER": "app.handler", "PYTHONPATH": ""}
+    command = [str(wrapper), python, "/var/runtime/bootstrap.py"]
+    with runtime_process(None, runtime_api.address, cwd=task, env=env, command=command) as proc:
+        result = runtime_api.invoke(REST_EVENT)
+        assert result.outcome.status == "success", proc.output()
+    metadata, body = result.split_prelude()
+    assert metadata is not None
+    assert metadata["statusCode"] == 200
+    assert body == b"part 0 of /stream\npart 1 of /stream\npart 2 of /stream\n"
+
+
 REST_EVENT = {
     "resource": "/stream",
     "path": "/stream",
@@ -533,7 +579,7 @@ def test_mixed_architectures_are_pointed_out(function_dir: Path) -> None:
 
 
 def test_examples_declare_what_the_packager_assumes() -> None:
-    for name in ("quickstart", "fastapi"):
+    for name in ("quickstart", "fastapi", "chat"):
         assert packaging.config_defaults(ROOT / "examples" / name) == ("x86_64", "3.12", [])
 
 

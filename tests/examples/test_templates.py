@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {
     "quickstart": ROOT / "examples" / "quickstart",
     "fastapi": ROOT / "examples" / "fastapi",
+    "chat": ROOT / "examples" / "chat",
 }
 WRAPPER = "/var/task/lambda_sse/runtime/exec-wrapper"
 STREAMING_URI = "/2021-11-15/functions/${%s.Arn}/response-streaming-invocations"
@@ -120,7 +121,11 @@ def test_quickstart_transform_streams_stream_and_buffers_hello() -> None:
 
 
 def test_function_urls_get_both_public_permissions() -> None:
-    for name, function in (("quickstart", "StreamFunction"), ("fastapi", "AppFunction")):
+    for name, function in (
+        ("quickstart", "StreamFunction"),
+        ("fastapi", "AppFunction"),
+        ("chat", "ChatFunction"),
+    ):
         out = sam_transform(load_template(name))
         actions = {
             p["Properties"]["Action"]
@@ -142,6 +147,26 @@ def test_fastapi_transform_streams_every_route() -> None:
     for integration in found.values():
         assert integration["responseTransferMode"] == "STREAM"
         assert integration["uri"]["Fn::Sub"].endswith(STREAMING_URI % "AppFunction")
+
+
+def test_chat_transform_streams_every_route_and_may_call_bedrock() -> None:
+    out = sam_transform(load_template("chat"))
+    (function,) = of_type(out, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Handler"] == "app.handler"
+    (url,) = of_type(out, "AWS::Lambda::Url").values()
+    assert url["Properties"]["InvokeMode"] == "RESPONSE_STREAM"
+    found = integrations(out)
+    assert set(found) == {("/", "get"), ("/{proxy+}", "x-amazon-apigateway-any-method")}
+    for integration in found.values():
+        assert integration["responseTransferMode"] == "STREAM"
+        assert integration["uri"]["Fn::Sub"].endswith(STREAMING_URI % "ChatFunction")
+    (role,) = of_type(out, "AWS::IAM::Role").values()
+    actions = [
+        statement["Action"]
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+    assert "bedrock:InvokeModelWithResponseStream" in actions
 
 
 def test_cloudformation_value_in_sam_would_not_stream() -> None:
@@ -184,6 +209,20 @@ def test_quickstart_serverless_yml() -> None:
         assert fn.runtime == "python3.12"
         assert fn.exec_wrapper == WRAPPER
         assert fn.code_dir == EXAMPLES["quickstart"]
+
+
+def test_chat_serverless_yml() -> None:
+    config = load_serverless("chat")
+    (fn,) = config.functions
+    assert fn.handler == "app.handler"
+    assert fn.url is not None
+    assert fn.url.invoke_mode == "RESPONSE_STREAM"
+    assert {(r.method, r.path, r.transfer_mode) for r in fn.routes} == {
+        ("GET", "/", "STREAM"),
+        ("ANY", "/{proxy+}", "STREAM"),
+    }
+    assert fn.environment["LOCAL_MODEL_TOKENS_PER_SECOND"] == "30"
+    assert fn.exec_wrapper == WRAPPER
 
 
 def test_fastapi_serverless_yml() -> None:

@@ -66,7 +66,7 @@ _PASSTHROUGH = (
     "SSL_CERT_FILE",
 )
 
-_STREAMING_MARKERS = re.compile(r"streamify_response|lambda_sse\.asgi|from lambda_sse\.asgi")
+_STREAMING_MARKERS = re.compile(r"streamify_response|lambda_sse\.[aw]sgi|from lambda_sse\.asgi")
 
 
 @dataclass(frozen=True)
