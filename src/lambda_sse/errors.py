@@ -11,11 +11,14 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
+    ├── LambdaAPIError                       a Lambda API request refused as AWS refuses it
+    ├── InvokeStreamError                    a streamed invocation ended with an error
     └── ConfigError                          serverless.yml / template.yaml / CLI settings
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
-(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError``, ``RuntimeAPIError`` and
+``InvokeStreamError`` mean the *peer* did; ``LambdaAPIError`` is the emulator telling a client
+that it did. Each layer may subclass these; it does not start hierarchies of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ __all__ = [
     "EventTranslationError",
     "HandlerError",
     "InvalidEventError",
+    "InvokeStreamError",
+    "LambdaAPIError",
     "LambdaSSEError",
     "ResponseStreamError",
     "RuntimeAPIError",
@@ -73,6 +78,32 @@ class ResponseStreamError(LambdaSSEError):
 
 class EventTranslationError(LambdaSSEError):
     """An AWS event (or a reply to one) that the translators cannot map."""
+
+
+class LambdaAPIError(LambdaSSEError):
+    """A Lambda API request (``Invoke``, ``InvokeWithResponseStream``) that ``lambda-sse dev``
+    refuses with AWS's error: ``code`` (``ResourceNotFoundException`` ...) goes into the
+    ``X-Amzn-ErrorType`` header, so that botocore raises its own exception class; ``status`` is
+    the HTTP status; ``fields`` are extra members of the JSON body (``Reason``)."""
+
+    def __init__(
+        self, code: str, status: int, message: str, *, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class InvokeStreamError(LambdaSSEError):
+    """An ``invoke_with_response_stream`` response ended with an ``InvokeComplete`` event that
+    carries an ``ErrorCode`` (the function failed mid-stream, timed out, or crashed)."""
+
+    def __init__(self, error_code: str, error_details: str | None = None) -> None:
+        super().__init__(f"{error_code}: {error_details}" if error_details else error_code)
+        self.error_code = error_code
+        self.error_details = error_details
 
 
 class ConfigError(LambdaSSEError):
