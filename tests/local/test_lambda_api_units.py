@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,9 @@ from lambda_sse.local.lambda_api.eventstream import (
 from lambda_sse.local.lambda_api.names import resolve
 from lambda_sse.local.lambda_api.protocol import error_reply, parse_invoke
 from lambda_sse.local.lambda_api.tail import LogTap
+from lambda_sse.local.limiter import TokenBucket
 from lambda_sse.local.logs import LogRecord
-from lambda_sse.local.model import FunctionConfig, HttpRoute, ProjectConfig
+from lambda_sse.local.model import FunctionConfig, HttpRoute, Invocation, ProjectConfig
 
 # The event-stream test vectors shared by the AWS SDKs (aws-sdk-go's eventstream testdata, also
 # in botocore's tests/unit/test_eventstream.py): a payload without headers, and one string
@@ -303,3 +305,29 @@ def test_bad_async_settings_name_the_key(tmp_path: Path, setting: str, key: str)
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as info:
         load_project(tmp_path)
     assert "out of range" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_an_overlapping_http_api_route_is_warned_about_at_start() -> None:
+    from lambda_sse.local.frontdoor.doors import Reporter
+    from lambda_sse.local.server import DevServer
+
+    catch_all = fn("api", routes=(HttpRoute("ANY", "/{proxy+}", kind="http_api"),))
+    warnings: list[str] = []
+    server = DevServer(
+        project(catch_all), _NoInvoker(), port=0, reporter=Reporter(warning=warnings.append)
+    )
+    await server.start()
+    try:
+        assert server.lambda_endpoint == f"http://127.0.0.1:{server.rest_port}"
+    finally:
+        await server.close()
+    assert len(warnings) == 1
+    assert "HTTP API route ANY /{proxy+} (api) overlaps the Lambda API's paths" in warnings[0]
+
+
+class _NoInvoker:
+    async def invoke(
+        self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
+    ) -> Invocation:
+        raise AssertionError("not invoked")
