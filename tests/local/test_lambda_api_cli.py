@@ -186,4 +186,3 @@ def test_lambda_sse_dev_serves_the_lambda_api_to_its_functions(tmp_path: Path) -
                 os.killpg(process.pid, signal.SIGKILL)
     text = log.read_text()
     assert "retry 2 of 2 in 0.12 s (AWS waits 120 s)" in text
-
