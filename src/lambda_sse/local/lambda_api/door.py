@@ -46,13 +46,28 @@ from lambda_sse.local.lambda_api.protocol import (
 from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import Invocation, InvocationOutcome, ProjectConfig, Throttled
 
-__all__ = ["STREAM_LIMIT", "LambdaApiDoor", "overlapping_routes"]
+__all__ = ["STREAM_LIMIT", "LambdaApiDoor", "overlapping_routes", "too_large_reply"]
 
 # A streamed response may reach 200 MB
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html).
 STREAM_LIMIT = 200 * 1024 * 1024
 _VERSION = "$LATEST"
 _GATHER_LIMIT = 1024 * 1024  # bytes gathered into one PayloadChunk at most
+
+
+def too_large_reply(target: str) -> Reply | None:
+    """What a Lambda API path answers to a body over the port's own limit (the REST API's
+    10 MB), before it is read: Lambda's ``RequestTooLargeException``. ``None`` for other
+    paths."""
+    if not is_lambda_api(target.partition("?")[0]):
+        return None
+    error = LambdaAPIError(
+        "RequestTooLargeException",
+        413,
+        f"Request must be smaller than {aws.SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction "
+        "operation",
+    )
+    return error_reply(error, str(uuid.uuid4()))
 
 
 def overlapping_routes(project: ProjectConfig) -> list[str]:
