@@ -77,6 +77,47 @@ def _project_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _lambda_api_arguments(dev: argparse.ArgumentParser) -> None:
+    """The Lambda Invoke API's options of ``dev``."""
+    dev.add_argument(
+        "--async-delay-scale",
+        type=_non_negative_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply AWS's delays between retries of Event invocations (1 min, then 2 min) "
+        "by FACTOR; e.g. 0.01 retries after 0.6 s and 1.2 s (default 1: AWS's delays)",
+    )
+
+
+def _invoke_type_arguments(invoke: argparse.ArgumentParser) -> None:
+    """The Invoke API's invocation type and log tail for ``invoke``."""
+    invoke.add_argument(
+        "--type",
+        dest="invocation_type",
+        choices=("RequestResponse", "Event", "DryRun"),
+        default="RequestResponse",
+        help="RequestResponse (default) prints the response; Event prints the acceptance, then "
+        "waits for the run and its retries (AWS's rules); DryRun only checks the function",
+    )
+    invoke.add_argument(
+        "--log-tail",
+        action="store_true",
+        help="print the last 4 KB of the invocation's log at the end (LogType Tail) instead of "
+        "every log line as it comes",
+    )
+    _lambda_api_arguments(invoke)
+
+
 def _packaging() -> ModuleType | None:
     if importlib.util.find_spec("lambda_sse.packaging") is None:
         return None
@@ -117,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "are throttled (default: its reserved concurrency, else 32)",
     )
     dev.add_argument("--no-reload", action="store_true", help="do not watch the code for changes")
+    _lambda_api_arguments(dev)
     dev.add_argument(
         "--idle-timeout",
         type=_positive_float,
@@ -151,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "directory", nargs="?", default=".", type=Path, metavar="DIR", help="project folder (.)"
     )
     invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
+    _invoke_type_arguments(invoke)
     _project_arguments(invoke)
 
     packaging = _packaging()
@@ -198,6 +241,7 @@ def _run(args: argparse.Namespace) -> int:
                     auth=not args.no_auth,
                     iam_keys=tuple(args.iam_key),
                     profile=args.profile,
+                    async_delay_scale=args.async_delay_scale,
                 )
             )
         )
@@ -210,6 +254,9 @@ def _run(args: argparse.Namespace) -> int:
                 event=args.event,
                 limits=not args.no_limits,
                 options=_options(args),
+                invocation_type=args.invocation_type,
+                log_tail=args.log_tail,
+                async_delay_scale=args.async_delay_scale,
             )
         )
     )

@@ -48,13 +48,17 @@ catch the built-in keep working::
     ├── ClientTooSlowError                     an HTTP client stalled past the head timeout
     ├── RequestTooLargeError                   an HTTP request over a front door's size limit
     ├── SignatureError                         a request's AWS SigV4 signature is missing or wrong
+    ├── LambdaAPIError                         a Lambda API request refused as AWS refuses it
+    ├── InvokeStreamError                      a streamed invocation ended with an error
+    ├── EventStreamError                       bytes that are no valid AWS event-stream message
     ├── TestClientError                        ``lambda_sse.testing``'s client cannot go on
     └── ScaffoldError                          ``lambda-sse init`` would overwrite a file
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
 ``LocalStateError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``,
-``EventSourceError``, ``RuntimeAPIError``, ``ChunkedFramingError`` and ``SignatureError`` mean
-the *peer* did.
+``EventSourceError``, ``RuntimeAPIError``, ``ChunkedFramingError``, ``SignatureError`` and
+``InvokeStreamError`` mean the *peer* did; ``LambdaAPIError`` is the emulator telling a client
+that it did.
 Layers import their errors from here; they do not start hierarchies of their own. Older names
 (``NotAnHttpEvent``, ``Throttled``, ``UnknownFunction``, ``ClientGone``, ``RequestTooLarge``,
 ``MalformedResult``, ``RuntimeUnavailable``) stay importable as aliases, from here and from the
@@ -93,11 +97,14 @@ __all__ = [
     "EventSourceExhaustedError",
     "EventSourceOptionError",
     "EventSourceStatusError",
+    "EventStreamError",
     "EventTranslationError",
     "HandlerError",
     "HandlerLoadError",
     "InvalidEventError",
     "InvalidHeaderError",
+    "InvokeStreamError",
+    "LambdaAPIError",
     "LambdaSSEError",
     "LifespanError",
     "LimitError",
@@ -296,6 +303,36 @@ class SignatureError(LambdaSSEError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class LambdaAPIError(LambdaSSEError):
+    """A Lambda API request (``Invoke``, ``InvokeWithResponseStream``) that ``lambda-sse dev``
+    refuses with AWS's error: ``code`` (``ResourceNotFoundException`` ...) goes into the
+    ``X-Amzn-ErrorType`` header, so that botocore raises its own exception class; ``status`` is
+    the HTTP status; ``fields`` are extra members of the JSON body (``Reason``)."""
+
+    def __init__(
+        self, code: str, status: int, message: str, *, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class InvokeStreamError(LambdaSSEError):
+    """An ``invoke_with_response_stream`` response ended with an ``InvokeComplete`` event that
+    carries an ``ErrorCode`` (the function failed mid-stream, timed out, or crashed)."""
+
+    def __init__(self, error_code: str, error_details: str | None = None) -> None:
+        super().__init__(f"{error_code}: {error_details}" if error_details else error_code)
+        self.error_code = error_code
+        self.error_details = error_details
+
+
+class EventStreamError(LambdaSSEError):
+    """Bytes that are not a valid AWS event-stream message (bad CRC, length or header)."""
 
 
 # -- configuration ------------------------------------------------------------------------------

@@ -9,24 +9,33 @@ stdout as they come.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import signal
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from lambda_sse import aws
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.auth.iam import TrustStore, developer_credentials, parse_key_option
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Access, Reporter
 from lambda_sse.local.handlercheck import HandlerProblem
+from lambda_sse.local.lambda_api.async_queue import AsyncQueue, AsyncResult
+from lambda_sse.local.lambda_api.tail import LogTap
+from lambda_sse.local.logs import LogRecord
 from lambda_sse.local.model import ProjectConfig, ThrottledError
 from lambda_sse.local.server import Console, DevServer, watch
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder
+
+if TYPE_CHECKING:
+    from lambda_sse.local.pool import Pool
 
 __all__ = ["DevOptions", "InvokeOptions", "run_dev", "run_invoke"]
 
@@ -46,6 +55,7 @@ class DevOptions:
     auth: bool = True  # False: --no-auth
     iam_keys: tuple[str, ...] = ()  # --iam-key ACCESS_KEY:SECRET[:TOKEN]
     profile: str | None = None  # the developer's credentials (botocore's chain) for AWS_IAM
+    async_delay_scale: float = 1.0  # multiplies AWS's asynchronous retry delays
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ class InvokeOptions:
     event: str | None = None  # a file, "-" for stdin, None for {}
     limits: bool = True
     options: Mapping[str, str] = field(default_factory=dict)
+    invocation_type: str = "RequestResponse"  # or "Event", "DryRun" (the Invoke API's)
+    log_tail: bool = False  # print the last 4 KB of the log, as LogType Tail returns it
+    async_delay_scale: float = 1.0
 
 
 def _load(
@@ -91,12 +104,13 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     trust = await _trust_store(project, options, console)
+    tap = LogTap(console.record)  # keeps each invocation's log tail for LogType: Tail
     pool = Pool(
         project,
         limits=options.limits,
         max_concurrency=options.concurrency,
         max_environments=options.max_environments,
-        sink=console.record,
+        sink=tap,
     )
     server = DevServer(
         project,
@@ -108,10 +122,14 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         idle_timeout=options.idle_timeout,
         auth=options.auth,
         trust=trust,
+        log_tap=tap,
+        async_queue=AsyncQueue(pool, sink=tap, delay_scale=options.async_delay_scale),
     )
     watcher: asyncio.Task[None] | None = None
     try:
         await server.start()
+        # boto3 inside a function invokes the local functions (the Lambda API on this port).
+        pool.platform_env[aws.ENDPOINT_URL_LAMBDA] = server.lambda_endpoint
         _print_table(console, project, server, options.limits)
         await checking
         _print_auth(console, project, trust, options.auth)
@@ -230,6 +248,11 @@ def _print_table(console: Console, project: ProjectConfig, server: DevServer, li
             f"  {e.kind:<8} {e.method:<{width}} {e.url:<{url_width}}  "
             f"{console.paint(e.mode, 'cyan')} -> {e.function}"
         )
+    console.line(
+        f"  {'LAMBDA':<8} {'POST':<{width}} {server.lambda_endpoint:<{url_width}}  "
+        f"{console.paint('Invoke API', 'cyan')} -> "
+        f"AWS_ENDPOINT_URL_LAMBDA={server.lambda_endpoint}"
+    )
     endpoint = project.api.endpoint_type
     console.line(
         console.paint(
@@ -316,10 +339,15 @@ async def run_invoke(
     out = stdout or sys.stdout.buffer
     project = _load(options.directory, options.config, options.options, console)
     event = _read_event(options.event, stdin or sys.stdin.buffer)
-    pool = Pool(project, limits=options.limits, sink=console.record)
+    # With --log-tail the log is printed once at the end, as the Invoke API returns it.
+    tap = LogTap(_warnings_only(console) if options.log_tail else console.record)
+    pool = Pool(project, limits=options.limits, sink=tap)
+    request_id = str(uuid.uuid4())
     try:
+        if options.invocation_type != "RequestResponse":
+            return await _invoke_async(options, pool, tap, console, event, request_id)
         try:
-            inv = await pool.invoke(options.function, event)
+            inv = await pool.invoke(options.function, event, request_id=request_id)
         except UnknownFunctionError as exc:
             raise ConfigError(str(exc), key="FUNCTION") from None
         except ThrottledError as exc:
@@ -338,6 +366,7 @@ async def run_invoke(
                 out.write(chunk)
                 out.flush()
         outcome = await inv.outcome()
+        _print_tail(console, tap, request_id, options.log_tail)
         if outcome.status != "success" or outcome.trailer_error:
             detail = (outcome.error_body or b"").decode("utf-8", "replace")
             console.warning(
@@ -348,3 +377,65 @@ async def run_invoke(
     finally:
         await pool.close()
         kill_all()
+
+
+def _warnings_only(console: Console) -> Callable[[LogRecord], None]:
+    def sink(record: LogRecord) -> None:
+        if record.kind == "warning":
+            console.record(record)
+
+    return sink
+
+
+def _print_tail(console: Console, tap: LogTap, request_id: str, wanted: bool) -> None:
+    if wanted:
+        text = base64.b64decode(tap.take(request_id)).decode("utf-8", "replace")
+        console.line(console.paint("log tail (the last 4 KB, as LogType Tail returns it):", "dim"))
+        console.line(text.rstrip("\n"))
+
+
+async def _invoke_async(
+    options: InvokeOptions,
+    pool: Pool,
+    tap: LogTap,
+    console: Console,
+    event: bytes,
+    request_id: str,
+) -> int:
+    """``--type Event``: accepted, then run with AWS's retries until it ends; ``--type
+    DryRun``: only checks that the function exists."""
+    from lambda_sse.local.pool import UnknownFunctionError
+
+    if options.invocation_type not in ("Event", "DryRun"):
+        raise ConfigError(
+            f"--type {options.invocation_type}: use RequestResponse, Event or DryRun", key="--type"
+        )
+    try:
+        fn = pool.function(options.function)
+    except UnknownFunctionError as exc:
+        raise ConfigError(str(exc), key="FUNCTION") from None
+    if options.invocation_type == "DryRun":
+        console.line(f"DryRun: 204, {fn.name} would be invoked (request {request_id})")
+        return 0
+    if len(event) > aws.ASYNC_PAYLOAD_LIMIT:
+        raise ConfigError(
+            f"--event: {len(event)} bytes is over the {aws.ASYNC_PAYLOAD_LIMIT}-byte limit of "
+            "asynchronous invocation; send less",
+            key="--event",
+        )
+    queue = AsyncQueue(pool, sink=tap, delay_scale=options.async_delay_scale)
+    results: list[AsyncResult] = []
+    queue.on_result(results.append)
+    queue.submit(fn, event, request_id)
+    console.line(f"Event: 202 accepted (request {request_id}); waiting for the run and retries")
+    try:
+        await queue.drain()
+    finally:
+        await queue.close()
+    _print_tail(console, tap, request_id, options.log_tail)
+    result = results[-1]
+    line = f"Event {request_id}: {result.condition} after {result.attempts} attempt(s)"
+    if result.error_type:
+        line += f", last error {result.error_type}"
+    console.line(line)
+    return 0 if result.condition == "Success" else 1

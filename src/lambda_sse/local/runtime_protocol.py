@@ -200,8 +200,11 @@ class RuntimeAPIProtocol(Generic[T]):
     # -- the emulator's side ---------------------------------------------------------------
 
     def check_new(self, request_id: str) -> None:
-        if request_id in self.invocations:
-            raise DuplicateRequestIdError(f"request id {request_id!r} was already used")
+        previous = self.invocations.get(request_id)
+        if previous is not None and not previous.done:
+            # A finished one may come again: Lambda retries an asynchronous event under its
+            # request id.
+            raise DuplicateRequestIdError(f"request id {request_id!r} is in flight")
 
     def add(self, invocation: T) -> None:
         """Queue ``invocation`` for a GET /next (after :meth:`check_new`)."""

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
@@ -35,6 +35,10 @@ from lambda_sse.local.frontdoor.doors import (
 )
 from lambda_sse.local.frontdoor.http import HEAD_TIMEOUT, Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
+from lambda_sse.local.lambda_api.async_queue import AsyncQueue
+from lambda_sse.local.lambda_api.door import LambdaApiDoor, too_large_reply
+from lambda_sse.local.lambda_api.invoker import LambdaInvoker
+from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import Invoker, ProjectConfig
 
 __all__ = ["Console", "DevServer", "Endpoint", "code_fingerprint", "route_table"]
@@ -148,6 +152,8 @@ class DevServer:
         head_timeout: float = HEAD_TIMEOUT,
         auth: bool = True,
         trust: TrustStore | None = None,
+        log_tap: LogTap | None = None,
+        async_queue: AsyncQueue | None = None,
     ) -> None:
         self.project = project
         self.head_timeout = head_timeout
@@ -161,6 +167,11 @@ class DevServer:
         self._integration_timeout = integration_timeout
         self._idle_timeout = idle_timeout
         self._servers: list[Listener] = []
+        # The Lambda API (Invoke, InvokeWithResponseStream) shares the REST API's port.
+        self.log_tap = log_tap
+        self.async_queue = async_queue or AsyncQueue(
+            cast(LambdaInvoker, invoker), sink=log_tap or logs.stderr_sink
+        )
         self.rest_port = 0
         self.url_ports: dict[str, int] = {}
 
@@ -187,9 +198,18 @@ class DevServer:
             head_reply=head_limit_reply("rest"),
             body_reply=apigw_error(413, "Request Too Long"),
             head_timeout=self.head_timeout,
+            body_reply_for=too_large_reply,  # the Lambda API's paths answer as Lambda does
+        )
+        lambda_api = LambdaApiDoor(
+            self.project,
+            cast(LambdaInvoker, self.invoker),
+            rest,
+            self.reporter,
+            queue=self.async_queue,
+            tap=self.log_tap,
         )
         try:
-            server = await _listen(self.host, self.port, rest, rest_limits, "the REST API")
+            server = await _listen(self.host, self.port, lambda_api, rest_limits, "the REST API")
             self._servers.append(server)
             self.rest_port = _bound_port(server)
             url_limits = Limits(
@@ -222,6 +242,11 @@ class DevServer:
             await self.close()
             raise
 
+    @property
+    def lambda_endpoint(self) -> str:
+        """The value for ``AWS_ENDPOINT_URL_LAMBDA``: the REST API's origin."""
+        return f"http://{_host_for_url(self.host)}:{self.rest_port}"
+
     def endpoints(self) -> list[Endpoint]:
         ports = [self.url_ports[fn.name] for fn in self.project.url_functions]
         return route_table(self.project, self.host, self.rest_port, ports)
@@ -231,6 +256,7 @@ class DevServer:
         servers, self._servers = self._servers, []
         for server in servers:
             await server.close()
+        await self.async_queue.close()
 
 
 _MAX_PORT = 65535

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from lambda_sse import aws
 from lambda_sse.aws import MAX_MEMORY, MAX_TIMEOUT, MIN_MEMORY  # Lambda's quotas
 from lambda_sse.errors import ConfigFileError
-from lambda_sse.local.model import EndpointType, FunctionConfig
+from lambda_sse.local.model import AsyncConfig, EndpointType, FunctionConfig
 
 __all__ = [
     "HTTP_METHODS",
@@ -23,6 +24,7 @@ __all__ = [
     "MIN_MEMORY",
     "ConfigFileError",
     "Context",
+    "async_config",
     "endpoint_type",
     "http_method",
     "join_key",
@@ -169,3 +171,24 @@ def warn_default_timeout(
             f"{fn.timeout:g} s (EventSourceResponse closes about a fifth earlier, with a retry "
             f"hint); {fix}",
         )
+
+
+def async_config(
+    context: Context, retries: Any, max_age: Any, keys: tuple[str, str]
+) -> AsyncConfig:
+    """MaximumRetryAttempts (0-2) and MaximumEventAgeInSeconds (60-21600), AWS's defaults when
+    unset (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)."""
+    config = AsyncConfig()
+    if retries is not None:
+        config = AsyncConfig(
+            context.integer(retries, keys[0], low=0, high=aws.ASYNC_MAX_RETRY_ATTEMPTS),
+            config.maximum_event_age,
+        )
+    if max_age is not None:
+        config = AsyncConfig(
+            config.maximum_retry_attempts,
+            context.integer(
+                max_age, keys[1], low=aws.ASYNC_MIN_EVENT_AGE, high=aws.ASYNC_MAX_EVENT_AGE
+            ),
+        )
+    return config

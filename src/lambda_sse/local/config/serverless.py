@@ -26,6 +26,7 @@ from lambda_sse.local.config.common import (
     MAX_TIMEOUT,
     MIN_MEMORY,
     Context,
+    async_config,
     endpoint_type,
     http_method,
     join_key,
@@ -244,6 +245,14 @@ def _function(
         url=_url(context, spec.get("url"), f"{key}.url"),
         routes=tuple(routes),
         architecture=architecture,
+        # The Framework names a function `{service}-{stage}-{key}` unless `name:` is set.
+        deployed_name=context.string(spec.get("name") or f"{names[1]}{name}", f"{key}.name"),
+        async_config=async_config(
+            context,
+            spec.get("maximumRetryAttempts"),
+            spec.get("maximumEventAge"),
+            (f"{key}.maximumRetryAttempts", f"{key}.maximumEventAge"),
+        ),
     )
     if "timeout" not in spec and "timeout" not in provider:
         warn_default_timeout(

@@ -55,6 +55,15 @@ class Limits:
     head_reply: Reply
     body_reply: Reply
     head_timeout: float = HEAD_TIMEOUT
+    # Another answer for some paths (the Lambda API's on the REST port), by request target.
+    body_reply_for: Callable[[str], Reply | None] | None = None
+
+    def too_large(self, target: bytes) -> Reply:
+        if self.body_reply_for is not None:
+            reply = self.body_reply_for(target.decode("latin-1"))
+            if reply is not None:
+                return reply
+        return self.body_reply
 
 
 def _value_bytes(value: str) -> bytes:
@@ -195,11 +204,11 @@ async def _read_request(
                 raise RequestTooLarge(limits.head_reply)
             length = _content_length(event)
             if length is not None and length > limits.max_body:
-                raise RequestTooLarge(limits.body_reply)
+                raise RequestTooLarge(limits.too_large(event.target))
         elif isinstance(event, h11.Data):
             body += event.data
             if len(body) > limits.max_body:
-                raise RequestTooLarge(limits.body_reply)
+                raise RequestTooLarge(limits.too_large(head.target if head else b""))
         elif isinstance(event, h11.EndOfMessage):
             assert head is not None
             peer = writer.get_extra_info("peername")
