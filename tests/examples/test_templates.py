@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {
     "quickstart": ROOT / "examples" / "quickstart",
     "fastapi": ROOT / "examples" / "fastapi",
+    "jobs": ROOT / "examples" / "jobs",
 }
 WRAPPER = "/var/task/lambda_sse/runtime/exec-wrapper"
 STREAMING_URI = "/2021-11-15/functions/${%s.Arn}/response-streaming-invocations"
