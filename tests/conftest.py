@@ -20,6 +20,7 @@ INSTALL_HINTS = {
     "curl": "install curl (Debian: apt-get install curl)",
     "chromium": "install Chromium (Debian: apt-get install chromium)",
     "unzip": "install unzip (Debian: apt-get install unzip)",
+    "redis-server": "install Redis (Debian: apt-get install redis-server)",
 }
 
 

@@ -11,20 +11,29 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
-    └── ConfigError                          serverless.yml / template.yaml / CLI settings
+    ├── ConfigError                          serverless.yml / template.yaml / CLI settings
+    └── ChannelError                         a channel of lambda_sse.channels failed its request
+        ├── InvalidChannelNameError (also ValueError)  a name no backend can hold
+        ├── ChannelEndedError                          publish after end()
+        └── ChannelUnavailableError                    the backend cannot be reached
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
-(the caller) broke a rule; ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
+(the caller) broke a rule (so do ``InvalidChannelNameError`` and ``ChannelEndedError``);
+``ChannelUnavailableError``, ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
 the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ChannelEndedError",
+    "ChannelError",
+    "ChannelUnavailableError",
     "ConfigError",
     "EventSourceError",
     "EventTranslationError",
     "HandlerError",
+    "InvalidChannelNameError",
     "InvalidEventError",
     "LambdaSSEError",
     "ResponseStreamError",
@@ -85,3 +94,20 @@ class ConfigError(LambdaSSEError):
         super().__init__(message)
         self.file = file
         self.key = key
+
+
+class ChannelError(LambdaSSEError):
+    """A channel of :mod:`lambda_sse.channels` cannot do what was asked."""
+
+
+class InvalidChannelNameError(ChannelError, ValueError):
+    """A channel name that is empty, too long or holds a character outside the allowed set."""
+
+
+class ChannelEndedError(ChannelError):
+    """``publish`` on a channel that ``end()`` closed: its subscribers have already stopped."""
+
+
+class ChannelUnavailableError(ChannelError):
+    """The channel's backend cannot be reached or refused the operation (Redis down, the SQLite
+    file unwritable or locked too long). The original library error is the ``__cause__``."""
