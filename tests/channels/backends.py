@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from tests.support.moto_server import create_table, dummy_credentials, moto_server
 from tests.support.redis_server import free_port, redis_server
 
 _fresh = itertools.count()
@@ -67,9 +68,32 @@ def redis_backend(tmp: Path) -> Iterator[Target]:
         )
 
 
+@contextlib.contextmanager
+def dynamodb_backend(tmp: Path) -> Iterator[Target]:
+    # moto's server mode, a real HTTP endpoint; a fresh table for each URL asked for.
+    with moto_server(tmp) as server, dummy_credentials():
+        client = server.client()
+
+        def url(query: dict[str, str]) -> str:
+            table = f"table{next(_fresh)}"
+            create_table(client, table)
+            return _query(
+                f"dynamodb://{table}?region=us-east-1&endpoint_url={server.endpoint}", query
+            )
+
+        yield Target(
+            url=url,
+            unreachable_url=(
+                f"dynamodb://t-nowhere?region=us-east-1&endpoint_url=http://127.0.0.1:{free_port()}"
+            ),
+        )
+        client.close()
+
+
 #: name -> context manager (given a temporary folder) yielding the Target.
 BACKENDS: dict[str, Callable[[Path], contextlib.AbstractContextManager[Target]]] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
     "redis": redis_backend,
+    "dynamodb": dynamodb_backend,
 }

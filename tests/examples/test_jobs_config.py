@@ -110,7 +110,8 @@ def test_sam_dynamodb_mode_creates_the_table_and_grants_only_its_actions() -> No
     }
     api = statements(roles["ApiFunctionRole"])
     worker = statements(roles["WorkerFunctionRole"])
-    assert table_statement in api and table_statement in worker
+    assert table_statement in api
+    assert table_statement in worker
     # The worker's own ARN: no wildcard (SAM's LambdaInvokePolicy grants `function:NAME*`).
     assert [s for s in api if s != table_statement] == [
         {
@@ -130,7 +131,9 @@ def test_sam_redis_mode_creates_no_table_and_grants_no_table_actions() -> None:
     out = sam({"ChannelsUrl": REDIS})
     assert of_type(out, "AWS::DynamoDB::Table") == {}
     for function in of_type(out, "AWS::Lambda::Function").values():
-        assert function["Properties"]["Environment"]["Variables"]["LAMBDA_SSE_CHANNELS_URL"] == REDIS
+        assert (
+            function["Properties"]["Environment"]["Variables"]["LAMBDA_SSE_CHANNELS_URL"] == REDIS
+        )
     for role in of_type(out, "AWS::IAM::Role").values():
         assert "dynamodb" not in str(statements(role))
 
@@ -183,18 +186,21 @@ def test_serverless_loads_with_both_functions_and_their_routes() -> None:
     functions = {f.name: f for f in project.functions}
     assert set(functions) == {"api", "worker"}
     api, worker = functions["api"], functions["worker"]
-    assert project.api is not None and project.api.stage == "dev"
+    assert project.api is not None
+    assert project.api.stage == "dev"
     assert [(r.method, r.path, r.transfer_mode) for r in api.routes] == [
         ("GET", "/", "BUFFERED"),
         ("POST", "/jobs", "BUFFERED"),
         ("GET", "/jobs/{id}/events", "STREAM"),
     ]
-    assert api.url is not None and api.url.invoke_mode == "RESPONSE_STREAM"
+    assert api.url is not None
+    assert api.url.invoke_mode == "RESPONSE_STREAM"
     assert api.environment["WORKER_FUNCTION"] == "lambda-sse-jobs-dev-worker"
     table_url = "dynamodb://lambda-sse-jobs-dev-jobs"
     assert api.environment["LAMBDA_SSE_CHANNELS_URL"] == table_url
     assert worker.environment["LAMBDA_SSE_CHANNELS_URL"] == table_url
-    assert worker.routes == () and worker.url is None
+    assert worker.routes == ()
+    assert worker.url is None
 
 
 def test_serverless_iam_statements_are_least_privilege() -> None:
@@ -217,7 +223,9 @@ def test_serverless_iam_statements_are_least_privilege() -> None:
     # The statements name the very table the stack creates and the worker the API invokes.
     table = config["resources"]["Resources"]["JobsTable"]
     assert found[0]["Resource"].endswith("/" + table["Properties"]["TableName"])
-    assert found[1]["Resource"].endswith(":" + config["functions"]["api"]["environment"]["WORKER_FUNCTION"])
+    assert found[1]["Resource"].endswith(
+        ":" + config["functions"]["api"]["environment"]["WORKER_FUNCTION"]
+    )
     assert table["Properties"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,

@@ -1,7 +1,8 @@
 """moto's server mode as a local DynamoDB-compatible endpoint: a real HTTP server in its own
 process that boto3 talks to as it would to AWS (AWS itself cannot run here).
 
-:func:`moto_server` starts ``python -m moto.server`` on a free loopback port, waits until it
+:func:`moto_server` starts moto's server (through ``moto_serial.py``, which makes
+conditional writes atomic as DynamoDB's are) on a free loopback port, waits until it
 answers, and stops that process (by its id) on exit. :func:`create_table` makes a channel table
 as template.yaml declares it (``channel`` + ``seq`` keys, TTL on ``expires``).
 """
@@ -44,9 +45,9 @@ class MotoServer:
             "dynamodb",
             region_name=REGION,
             endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
         )
 
 
@@ -68,13 +69,34 @@ def _answers(endpoint: str) -> bool:
 
 
 @contextlib.contextmanager
+def dummy_credentials() -> Iterator[None]:
+    """Set the dummy credentials in this process's environment (boto3 clients made by the code
+    under test read them there), restoring what was there on exit."""
+    saved = {name: os.environ.get(name) for name in DUMMY_CREDENTIALS}
+    os.environ.update(DUMMY_CREDENTIALS)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def moto_server(log_dir: Path, attempts: int = 3) -> Iterator[MotoServer]:
     for attempt in range(attempts):
         port = _free_port()  # freed for the server: another process may take it first, so retry
         endpoint = f"http://127.0.0.1:{port}"
         log = (log_dir / f"moto-{port}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [
+                sys.executable,
+                str(Path(__file__).with_name("moto_serial.py")),
+                "127.0.0.1",
+                str(port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -9,7 +9,8 @@ and any number of subscribers follow, across Lambda instances and reconnects.
 
 ``EventSourceResponse(channel.subscribe)`` serves a channel with resume from ``Last-Event-ID``.
 Backends by URL: ``sqlite:///PATH`` (default, standard library), ``memory://`` (standard library),
-``redis://`` / ``rediss://`` (redis-py, extra ``lambda-sse[redis]``). See docs/channels.md.
+``redis://`` / ``rediss://`` (redis-py, extra ``lambda-sse[redis]``), ``dynamodb://TABLE``
+(boto3, extra ``lambda-sse[dynamodb]``). See docs/channels.md.
 """
 
 from __future__ import annotations

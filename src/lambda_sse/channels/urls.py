@@ -37,6 +37,7 @@ BACKENDS: dict[str, str] = {
     "memory": "lambda_sse.channels.memory",
     "redis": "lambda_sse.channels.redis",
     "rediss": "lambda_sse.channels.redis",
+    "dynamodb": "lambda_sse.channels.dynamodb",
 }
 
 MAX_NAME_LENGTH = 200
@@ -97,9 +98,12 @@ class ChannelURL:
             raise ConfigError(
                 f"channels URL {self.display}: unknown option(s) {', '.join(sorted(self.options))}"
                 f"; {self.scheme}:// takes max_length, max_age"
-                + {"sqlite": ", poll", "redis": ", prefix", "rediss": ", prefix"}.get(
-                    self.scheme, ""
-                ),
+                + {
+                    "sqlite": ", poll",
+                    "redis": ", prefix",
+                    "rediss": ", prefix",
+                    "dynamodb": ", region, endpoint_url, poll",
+                }.get(self.scheme, ""),
                 key=ENV_VAR,
             )
 
