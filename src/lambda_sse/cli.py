@@ -1,7 +1,8 @@
 """The ``lambda-sse`` command: argument parsing and wiring only.
 
 ``lambda-sse dev`` and ``lambda-sse invoke`` run the emulator (:mod:`lambda_sse.local.app`);
-``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`). Heavy modules are
+``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`); ``publish`` and
+``tail`` use a channel (:mod:`lambda_sse.channels.cli`). Heavy modules are
 imported only by the subcommand that needs them. A user mistake (a bad config, a missing file, a
 busy port) prints one line and exits 2, never a traceback.
 """
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="REST STREAM idle timeout (default from the endpoint type: EDGE 30 s, else 300 s)",
     )
+    dev.add_argument(
+        "--channels-url",
+        metavar="URL",
+        help="LAMBDA_SSE_CHANNELS_URL for every function, over its config (default: the config's, "
+        "else sqlite under DIR/.lambda-sse/)",
+    )
 
     invoke = commands.add_parser(
         "invoke",
@@ -128,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
     _project_arguments(invoke)
+
+    from lambda_sse.channels import cli as channels_cli
+
+    channels_cli.add_commands(commands)
 
     packaging = _packaging()
     if packaging is not None:
@@ -150,6 +161,16 @@ def _options(args: argparse.Namespace) -> dict[str, str]:
     return options
 
 
+def _channels_url(url: str | None) -> str | None:
+    """Check --channels-url now: a bad URL is a usage error, not a failure in every function."""
+    if url is None:
+        return None
+    from lambda_sse.channels.urls import parse_url
+
+    parse_url(url)
+    return url
+
+
 def _run(args: argparse.Namespace) -> int:
     from lambda_sse.local.app import DevOptions, InvokeOptions, run_dev, run_invoke
 
@@ -166,6 +187,7 @@ def _run(args: argparse.Namespace) -> int:
                     reload=not args.no_reload,
                     idle_timeout=args.idle_timeout,
                     options=_options(args),
+                    channels_url=_channels_url(args.channels_url),
                 )
             )
         )
@@ -189,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command in ("publish", "tail"):
+        from lambda_sse.channels import cli as channels_cli
+
+        return channels_cli.run(args)
     if args.command == "package":
         packaging = _packaging()
         assert packaging is not None

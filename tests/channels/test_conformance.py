@@ -161,7 +161,7 @@ async def test_subscribers_follow_new_events_live(target: Target) -> None:
         for event in open_channel("live", url).subscribe_sync():
             into.append(event.data or "")
 
-    thread = threading.Thread(target=follow_sync, args=(received[2],))
+    thread = threading.Thread(target=follow_sync, args=(received[2],), daemon=True)
     thread.start()
     tasks = [
         asyncio.ensure_future(follow(received[0], "")),

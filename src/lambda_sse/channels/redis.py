@@ -268,11 +268,6 @@ def _records(reply: Any) -> list[Record]:
 
 def open_backend(url: ChannelURL) -> RedisBackend:
     prefix = url.take("prefix")
-    if prefix is None:
-        prefix = "lambda-sse:"
-    options: dict[str, Any] = {}
-    # The rest of the query is redis-py's own (socket_timeout=, ssl_cert_reqs=, ...).
-    base = url.base
-    if prefix != "lambda-sse:" or "prefix=" in base:
-        base = re.sub(r"([?&])prefix=[^&]*&?", r"\1", base).rstrip("?&")
-    return RedisBackend(base, url.display, url.retention, prefix, options)
+    # The rest of the query is redis-py's own (socket_timeout=, ssl_cert_reqs=, ...); it
+    # refuses what it does not know.
+    return RedisBackend(url.base, url.display, url.retention, prefix or "lambda-sse:", {})

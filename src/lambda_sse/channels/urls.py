@@ -12,7 +12,7 @@ import importlib
 import os
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lambda_sse.channels.backend import Backend, Retention
 from lambda_sse.errors import ConfigError, InvalidChannelNameError
@@ -74,8 +74,12 @@ class ChannelURL:
     path: str
     retention: Retention
     options: dict[str, str] = field(default_factory=dict)  # query options left for the backend
-    # ``url`` without lambda-sse's own query options (what a client library may parse).
-    base: str = ""
+
+    @property
+    def base(self) -> str:
+        """``url`` with only the query options not taken yet (what a client library parses)."""
+        query = urlencode(list(self.options.items()))
+        return f"{self.scheme}://{self.netloc}{self.path}" + (f"?{query}" if query else "")
 
     @property
     def display(self) -> str:
@@ -135,7 +139,6 @@ def parse_url(url: str) -> ChannelURL:
             key=ENV_VAR,
         )
     options: dict[str, str] = {}
-    kept: list[tuple[str, str]] = []
     retention = Retention()
     max_length: int | None = retention.max_length
     max_age: float | None = retention.max_age
@@ -146,9 +149,6 @@ def parse_url(url: str) -> ChannelURL:
             max_age = _limit(url, key, value, float)
         else:
             options[key] = value
-            kept.append((key, value))
-    query = "&".join(f"{k}={v}" for k, v in kept)
-    base = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
     return ChannelURL(
         url=url,
         scheme=scheme,
@@ -156,7 +156,6 @@ def parse_url(url: str) -> ChannelURL:
         path=parts.path,
         retention=Retention(max_length=max_length, max_age=max_age),
         options=options,
-        base=base,
     )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from lambda_sse.errors import ConfigError
+from lambda_sse.local.channels import with_channels_url
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Reporter
 from lambda_sse.local.model import ProjectConfig, Throttled
@@ -40,6 +41,7 @@ class DevOptions:
     reload: bool = True
     idle_timeout: float | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
+    channels_url: str | None = None  # --channels-url: every function's LAMBDA_SSE_CHANNELS_URL
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     started = time.monotonic()
     console = console or Console()
     project = _load(options.directory, options.config, options.options, console)
+    project = with_channels_url(project, options.channels_url)
     reporter = Reporter(access=console.access, warning=console.warning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -131,6 +134,7 @@ async def _watch(
         nonlocal routes
         try:
             fresh = load_project(options.directory, options.config, options=options.options)
+            fresh = with_channels_url(fresh, options.channels_url)
         except ConfigError as exc:
             console.warning(f"config not reloaded: {exc}")
             pool.reload()
@@ -202,7 +206,7 @@ async def run_invoke(
 
     console = console or Console()
     out = stdout or sys.stdout.buffer
-    project = _load(options.directory, options.config, options.options, console)
+    project = with_channels_url(_load(options.directory, options.config, options.options, console))
     event = _read_event(options.event, stdin or sys.stdin.buffer)
     pool = Pool(project, limits=options.limits, sink=console.record)
     try:
