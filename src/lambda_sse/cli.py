@@ -77,6 +77,28 @@ def _project_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _lambda_api_arguments(dev: argparse.ArgumentParser) -> None:
+    """The Lambda Invoke API's options of ``dev``."""
+    dev.add_argument(
+        "--async-delay-scale",
+        type=_non_negative_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply AWS's delays between retries of Event invocations (1 min, then 2 min) "
+        "by FACTOR; e.g. 0.01 retries after 0.6 s and 1.2 s (default 1: AWS's delays)",
+    )
+
+
 def _packaging() -> ModuleType | None:
     if importlib.util.find_spec("lambda_sse.packaging") is None:
         return None
@@ -110,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="invocations at once per environment (Lambda Managed Instances); default 1",
     )
     dev.add_argument("--no-reload", action="store_true", help="do not watch the code for changes")
+    _lambda_api_arguments(dev)
     dev.add_argument(
         "--idle-timeout",
         type=_positive_float,
@@ -188,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
                     idle_timeout=args.idle_timeout,
                     options=_options(args),
                     channels_url=_channels_url(args.channels_url),
+                    async_delay_scale=args.async_delay_scale,
                 )
             )
         )

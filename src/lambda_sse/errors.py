@@ -11,6 +11,8 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
     ├── HandlerError                         a handler cannot be found, imported or initialised
     ├── ResponseStreamError                  a response stream used out of order (write after end)
     ├── EventTranslationError                an AWS event or reply that cannot be translated
+    ├── LambdaAPIError                       a Lambda API request refused as AWS refuses it
+    ├── InvokeStreamError                    a streamed invocation ended with an error
     ├── ConfigError                          serverless.yml / template.yaml / CLI settings
     └── ChannelError                         a channel of lambda_sse.channels failed its request
         ├── InvalidChannelNameError (also ValueError)  a name no backend can hold
@@ -19,8 +21,9 @@ Every error the project raises on purpose derives from :class:`LambdaSSEError`, 
 
 Split as h11 does: ``InvalidEventError``, ``ResponseStreamError`` and ``ConfigError`` mean *you*
 (the caller) broke a rule (so do ``InvalidChannelNameError`` and ``ChannelEndedError``);
-``ChannelUnavailableError``, ``SSEDecodeError``, ``EventSourceError`` and ``RuntimeAPIError`` mean
-the *peer* did. Each layer may subclass these; it does not start hierarchies of its own.
+``ChannelUnavailableError``, ``SSEDecodeError``, ``EventSourceError``, ``RuntimeAPIError`` and
+``InvokeStreamError`` mean the *peer* did; ``LambdaAPIError`` is the emulator telling a client
+that it did. Each layer may subclass these; it does not start hierarchies of its own.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "HandlerError",
     "InvalidChannelNameError",
     "InvalidEventError",
+    "InvokeStreamError",
+    "LambdaAPIError",
     "LambdaSSEError",
     "ResponseStreamError",
     "RuntimeAPIError",
@@ -82,6 +87,32 @@ class ResponseStreamError(LambdaSSEError):
 
 class EventTranslationError(LambdaSSEError):
     """An AWS event (or a reply to one) that the translators cannot map."""
+
+
+class LambdaAPIError(LambdaSSEError):
+    """A Lambda API request (``Invoke``, ``InvokeWithResponseStream``) that ``lambda-sse dev``
+    refuses with AWS's error: ``code`` (``ResourceNotFoundException`` ...) goes into the
+    ``X-Amzn-ErrorType`` header, so that botocore raises its own exception class; ``status`` is
+    the HTTP status; ``fields`` are extra members of the JSON body (``Reason``)."""
+
+    def __init__(
+        self, code: str, status: int, message: str, *, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.fields = dict(fields or {})
+
+
+class InvokeStreamError(LambdaSSEError):
+    """An ``invoke_with_response_stream`` response ended with an ``InvokeComplete`` event that
+    carries an ``ErrorCode`` (the function failed mid-stream, timed out, or crashed)."""
+
+    def __init__(self, error_code: str, error_details: str | None = None) -> None:
+        super().__init__(f"{error_code}: {error_details}" if error_details else error_code)
+        self.error_code = error_code
+        self.error_details = error_details
 
 
 class ConfigError(LambdaSSEError):

@@ -461,10 +461,15 @@ async def test_head_is_none_when_never_answered(server: RuntimeAPIServer) -> Non
     assert await collect(inv) == b""
 
 
-async def test_reusing_a_request_id_is_refused(server: RuntimeAPIServer) -> None:
-    server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
-    with pytest.raises(ValueError, match="already used"):
+async def test_reusing_a_request_id_in_flight_is_refused(server: RuntimeAPIServer) -> None:
+    first = server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
+    with pytest.raises(ValueError, match="in flight"):
         server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
+    # Once it ended the id may come again, as an asynchronous retry does on Lambda.
+    first.abort(InvocationOutcome(status="crash", error_type="Runtime.ExitError"))
+    again = server.enqueue(b"{}", deadline_ms=deadline(), request_id="same")
+    assert again.request_id == "same"
+    assert again is not first
 
 
 async def test_without_recording_bodies_and_with_a_short_history() -> None:

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from lambda_sse import aws
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.channels import with_channels_url
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Reporter
+from lambda_sse.local.lambda_api.async_queue import AsyncQueue
+from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import ProjectConfig, Throttled
 from lambda_sse.local.server import Console, DevServer, watch
 from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE, PreludeDecoder
@@ -42,6 +45,7 @@ class DevOptions:
     idle_timeout: float | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # --stage, --region, ...
     channels_url: str | None = None  # --channels-url: every function's LAMBDA_SSE_CHANNELS_URL
+    async_delay_scale: float = 1.0  # multiplies AWS's asynchronous retry delays
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,8 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    pool = Pool(
-        project, limits=options.limits, max_concurrency=options.concurrency, sink=console.record
-    )
+    tap = LogTap(console.record)  # keeps each invocation's log tail for LogType: Tail
+    pool = Pool(project, limits=options.limits, max_concurrency=options.concurrency, sink=tap)
     server = DevServer(
         project,
         pool,
@@ -93,10 +96,14 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
         limits=options.limits,
         reporter=reporter,
         idle_timeout=options.idle_timeout,
+        log_tap=tap,
+        async_queue=AsyncQueue(pool, sink=tap, delay_scale=options.async_delay_scale),
     )
     watcher: asyncio.Task[None] | None = None
     try:
         await server.start()
+        # boto3 inside a function invokes the local functions (the Lambda API on this port).
+        pool.platform_env[aws.ENDPOINT_URL_LAMBDA] = server.lambda_endpoint
         _print_table(console, project, server, options.limits)
         console.line(
             console.paint(
@@ -161,6 +168,11 @@ def _print_table(console: Console, project: ProjectConfig, server: DevServer, li
             f"  {e.kind:<8} {e.method:<{width}} {e.url:<{url_width}}  "
             f"{console.paint(e.mode, 'cyan')} -> {e.function}"
         )
+    console.line(
+        f"  {'LAMBDA':<8} {'POST':<{width}} {server.lambda_endpoint:<{url_width}}  "
+        f"{console.paint('Invoke API', 'cyan')} -> "
+        f"AWS_ENDPOINT_URL_LAMBDA={server.lambda_endpoint}"
+    )
     endpoint = project.api.endpoint_type
     console.line(
         console.paint(

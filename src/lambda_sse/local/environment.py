@@ -113,6 +113,7 @@ class Environment:
         init_timeout: float = INIT_TIMEOUT,
         generation: int = 0,
         account: str = "000000000000",
+        platform_env: Mapping[str, str] | None = None,
     ) -> None:
         self.fn = fn
         self.generation = generation
@@ -130,6 +131,7 @@ class Environment:
         self._clock = clock
         self._python = python
         self._base_env = base_env
+        self._platform_env = platform_env
         self._init_timeout = init_timeout
         self._proc: asyncio.subprocess.Process | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -215,6 +217,7 @@ class Environment:
                 log_stream=self.log_stream,
                 python=self._python,
                 base_env=self._base_env,
+                platform_env=self._platform_env,
             )
         except BaseException:
             self.state = "dead"
@@ -308,7 +311,13 @@ class Environment:
         )
 
     def submit(
-        self, event: bytes, *, request_id: str, deadline_ms: int, trace_id: str | None = None
+        self,
+        event: bytes,
+        *,
+        request_id: str,
+        deadline_ms: int,
+        trace_id: str | None = None,
+        client_context: str | None = None,
     ) -> RuntimeInvocation:
         """Queue one event for the runtime; it counts as in flight until :meth:`release`."""
         if self.state != "ready":
@@ -319,6 +328,7 @@ class Environment:
             request_id=request_id,
             function_arn=self.function_arn,
             trace_id=trace_id,
+            client_context=client_context,
         )
         self.in_flight.add(inv)
         return inv

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiConfig",
+    "AsyncConfig",
     "FunctionConfig",
     "FunctionUrlConfig",
     "HttpRoute",
@@ -56,6 +57,15 @@ class FunctionUrlConfig:
 
 
 @dataclass(frozen=True)
+class AsyncConfig:
+    """How Lambda retries an asynchronous (``Event``) invocation
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)."""
+
+    maximum_retry_attempts: int = 2  # 0-2
+    maximum_event_age: int = 21600  # seconds, 60-21600
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """One function, with every default already applied (provider / Globals merged in)."""
 
@@ -71,6 +81,9 @@ class FunctionConfig:
     url: FunctionUrlConfig | None = None
     routes: tuple[HttpRoute, ...] = ()
     architecture: str = "x86_64"
+    deployed_name: str | None = None  # the name on AWS: serverless.yml `name:` or
+    # `{service}-{stage}-{key}`, SAM's FunctionName; None when AWS generates it
+    async_config: AsyncConfig = field(default_factory=AsyncConfig)
 
     @property
     def exec_wrapper(self) -> str | None:

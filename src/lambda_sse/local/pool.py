@@ -80,6 +80,7 @@ class PooledInvocation:
         self._detached = False
         self._on_detach: Callable[[], None] | None = None
         self.task: asyncio.Task[None] | None = None
+        self.client_context: str | None = None
 
     async def head(self) -> ResponseHead | None:
         inv = await asyncio.shield(self._runtime)
@@ -147,6 +148,8 @@ class Pool:
         self._clock = clock
         self._python = python
         self._base_env = base_env
+        # Variables the emulator adds to every new environment (AWS_ENDPOINT_URL_LAMBDA, ...).
+        self.platform_env: dict[str, str] = {}
         self._functions: dict[str, _FunctionState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -214,12 +217,20 @@ class Pool:
     # -- invoking --------------------------------------------------------------------------
 
     async def invoke(
-        self, function: str, event: bytes, *, buckets: Iterable[TokenBucket] = ()
+        self,
+        function: str,
+        event: bytes,
+        *,
+        buckets: Iterable[TokenBucket] = (),
+        request_id: str | None = None,
+        client_context: str | None = None,
     ) -> PooledInvocation:
         """Start an invocation; returns at once (cold start and run continue in the
         background). Raises :class:`Throttled` beyond the reserved concurrency and
         :class:`UnknownFunction` for a name the project does not declare. ``buckets`` are
-        further bandwidth limits (a front door's), applied only when limits are on."""
+        further bandwidth limits (a front door's), applied only when limits are on.
+        ``request_id`` (default: a new one; the Lambda API's asynchronous retries keep theirs)
+        and ``client_context`` (JSON, the Invoke API's) reach the function's context."""
         if self._closed:
             raise LocalStateError("the pool is closed")
         fn = self.function(function)
@@ -231,7 +242,8 @@ class Pool:
                 f"Rate Exceeded: function {fn.name!r} is at its reserved concurrency ({reserved})"
             )
         limiter = Limiter([lambda_bucket(self._clock), *buckets] if self.limits else [])
-        inv = PooledInvocation(str(uuid.uuid4()), fn, limiter)
+        inv = PooledInvocation(request_id or str(uuid.uuid4()), fn, limiter)
+        inv.client_context = client_context
         state.in_flight += 1
         env = self._pick(state, fn)
         rt = None
@@ -284,6 +296,7 @@ class Pool:
             base_env=self._base_env,
             init_timeout=self.init_timeout,
             generation=self.generation,
+            platform_env=dict(self.platform_env),
         )
         env.reserved += 1
         state.envs.append(env)
@@ -326,7 +339,12 @@ class Pool:
         inv.pid = env.pid
         deadline_ms = int(time.time() * 1000 + fn.timeout * 1000)
         self._log(fn.name, "platform", logs.start_line(inv.request_id), inv.request_id)
-        rt = env.submit(event, request_id=inv.request_id, deadline_ms=deadline_ms)
+        rt = env.submit(
+            event,
+            request_id=inv.request_id,
+            deadline_ms=deadline_ms,
+            client_context=inv.client_context,
+        )
         inv._runtime.set_result(rt)
         inv._on_detach = lambda: self._log(
             fn.name,

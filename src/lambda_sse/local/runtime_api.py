@@ -331,8 +331,11 @@ class RuntimeAPIServer:
         if self._pending_changed is None:
             raise RuntimeError("call start() before enqueue()")
         rid = request_id or str(uuid.uuid4())
-        if rid in self._invocations:
-            raise ValueError(f"request id {rid!r} was already used")
+        previous = self._invocations.get(rid)
+        if previous is not None and not previous.done:
+            # A finished one may come again: Lambda retries an asynchronous event under its
+            # request id.
+            raise ValueError(f"request id {rid!r} is in flight")
         # Each header only when non-empty, as Lambda sends them (reference §1).
         optional = [
             ("Lambda-Runtime-Trace-Id", trace_id),

@@ -33,6 +33,7 @@ from lambda_sse.local.model import FunctionConfig
 
 __all__ = [
     "LAMBDA_SSE_WRAPPER",
+    "LOCAL_CREDENTIALS",
     "NODE_RIC_ENV",
     "LaunchSpec",
     "RuntimeUnavailable",
@@ -62,6 +63,13 @@ _PASSTHROUGH = (
     "COVERAGE_PROCESS_START",
     "SSL_CERT_FILE",
 )
+
+# Placeholder execution-role credentials (configuration-envvars.html lists the three).
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "LAMBDASSELOCALKEY000",
+    "AWS_SECRET_ACCESS_KEY": "lambda-sse-local-secret-access-key-0000",
+    "AWS_SESSION_TOKEN": "lambda-sse-local-session-token",
+}
 
 _STREAMING_MARKERS = re.compile(r"streamify_response|lambda_sse\.asgi|from lambda_sse\.asgi")
 
@@ -113,9 +121,11 @@ def reserved_environment(
     region: str,
     log_stream: str,
     base_env: Mapping[str, str] | None = None,
+    platform_env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables Lambda sets for every function, then the function's own (which may not
-    override the reserved ones on AWS; here they may, to keep debugging easy, except
+    """The variables Lambda sets for every function, then ``platform_env`` (what the emulator
+    adds, e.g. ``AWS_ENDPOINT_URL_LAMBDA``), then the function's own (which may not override
+    the reserved ones on AWS; here they may, to keep debugging easy, except
     ``AWS_LAMBDA_RUNTIME_API`` which must point at this environment's server)."""
     host = os.environ if base_env is None else base_env
     env: dict[str, str] = {k: host[k] for k in _PASSTHROUGH if k in host}
@@ -146,6 +156,11 @@ def reserved_environment(
     if fn.max_concurrency > 1:
         # Managed Instances: the runtime may keep this many GET /next in flight.
         env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(fn.max_concurrency)
+    if "AWS_ACCESS_KEY_ID" not in env and "AWS_PROFILE" not in env:
+        # Lambda always gives the execution role's credentials; without the developer's own,
+        # placeholders let an AWS SDK sign requests to local endpoints (which check nothing).
+        env.update(LOCAL_CREDENTIALS)
+    env.update(platform_env or {})
     env.update(fn.environment)
     env["AWS_LAMBDA_RUNTIME_API"] = runtime_api
     return env
@@ -351,13 +366,19 @@ def launch_spec(
     log_stream: str = "local",
     python: str | None = None,
     base_env: Mapping[str, str] | None = None,
+    platform_env: Mapping[str, str] | None = None,
 ) -> LaunchSpec:
     """How to start ``fn`` against the Runtime API at ``runtime_api`` (``host:port``)."""
     host = dict(os.environ if base_env is None else base_env)
     if not fn.code_dir.is_dir():
         raise RuntimeUnavailable(f"function {fn.name!r}: code directory {fn.code_dir} not found")
     env = reserved_environment(
-        fn, runtime_api=runtime_api, region=region, log_stream=log_stream, base_env=host
+        fn,
+        runtime_api=runtime_api,
+        region=region,
+        log_stream=log_stream,
+        base_env=host,
+        platform_env=platform_env,
     )
     if fn.runtime.startswith("python"):
         return _python_spec(fn, env, python or sys.executable)

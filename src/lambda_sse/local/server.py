@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from lambda_sse.errors import ConfigError
 from lambda_sse.local import logs
@@ -32,6 +32,10 @@ from lambda_sse.local.frontdoor.doors import (
 )
 from lambda_sse.local.frontdoor.http import Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
+from lambda_sse.local.lambda_api.async_queue import AsyncQueue
+from lambda_sse.local.lambda_api.door import LambdaApiDoor
+from lambda_sse.local.lambda_api.invoker import LambdaInvoker
+from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import Invoker, ProjectConfig
 
 __all__ = ["Console", "DevServer", "Endpoint", "code_fingerprint", "route_table"]
@@ -138,6 +142,8 @@ class DevServer:
         reporter: Reporter | None = None,
         integration_timeout: float | None = None,
         idle_timeout: float | None = None,
+        log_tap: LogTap | None = None,
+        async_queue: AsyncQueue | None = None,
     ) -> None:
         self.project = project
         self.invoker = invoker
@@ -148,6 +154,11 @@ class DevServer:
         self._integration_timeout = integration_timeout
         self._idle_timeout = idle_timeout
         self._servers: list[Listener] = []
+        # The Lambda API (Invoke, InvokeWithResponseStream) shares the REST API's port.
+        self.log_tap = log_tap
+        self.async_queue = async_queue or AsyncQueue(
+            cast(LambdaInvoker, invoker), sink=log_tap or logs.stderr_sink
+        )
         self.rest_port = 0
         self.url_ports: dict[str, int] = {}
 
@@ -166,8 +177,16 @@ class DevServer:
             head_reply=head_limit_reply("rest"),
             body_reply=apigw_error(413, "Request Too Long"),
         )
+        lambda_api = LambdaApiDoor(
+            self.project,
+            cast(LambdaInvoker, self.invoker),
+            rest,
+            self.reporter,
+            queue=self.async_queue,
+            tap=self.log_tap,
+        )
         try:
-            server = await _listen(self.host, self.port, rest, rest_limits, "the REST API")
+            server = await _listen(self.host, self.port, lambda_api, rest_limits, "the REST API")
             self._servers.append(server)
             self.rest_port = _bound_port(server)
             url_limits = Limits(
@@ -193,6 +212,11 @@ class DevServer:
             await self.close()
             raise
 
+    @property
+    def lambda_endpoint(self) -> str:
+        """The value for ``AWS_ENDPOINT_URL_LAMBDA``: the REST API's origin."""
+        return f"http://{_host_for_url(self.host)}:{self.rest_port}"
+
     def endpoints(self) -> list[Endpoint]:
         ports = [self.url_ports[fn.name] for fn in self.project.url_functions]
         return route_table(self.project, self.host, self.rest_port, ports)
@@ -202,6 +226,7 @@ class DevServer:
         servers, self._servers = self._servers, []
         for server in servers:
             await server.close()
+        await self.async_queue.close()
 
 
 async def _listen(host: str, port: int, door: Door, limits: Limits, what: str) -> Listener:

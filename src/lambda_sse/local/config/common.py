@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from lambda_sse import aws
 from lambda_sse.errors import ConfigError
-from lambda_sse.local.model import EndpointType
+from lambda_sse.local.model import AsyncConfig, EndpointType
 
 __all__ = [
     "HTTP_METHODS",
@@ -22,6 +23,7 @@ __all__ = [
     "MIN_MEMORY",
     "ConfigFileError",
     "Context",
+    "async_config",
     "endpoint_type",
     "http_method",
     "join_key",
@@ -158,3 +160,24 @@ def endpoint_type(context: Context, value: Any, key: str) -> EndpointType:
             key, f"unknown endpoint type {value!r}", "use EDGE, REGIONAL or PRIVATE"
         )
     return cast(EndpointType, text)
+
+
+def async_config(
+    context: Context, retries: Any, max_age: Any, keys: tuple[str, str]
+) -> AsyncConfig:
+    """MaximumRetryAttempts (0-2) and MaximumEventAgeInSeconds (60-21600), AWS's defaults when
+    unset (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)."""
+    config = AsyncConfig()
+    if retries is not None:
+        config = AsyncConfig(
+            context.integer(retries, keys[0], low=0, high=aws.ASYNC_MAX_RETRY_ATTEMPTS),
+            config.maximum_event_age,
+        )
+    if max_age is not None:
+        config = AsyncConfig(
+            config.maximum_retry_attempts,
+            context.integer(
+                max_age, keys[1], low=aws.ASYNC_MIN_EVENT_AGE, high=aws.ASYNC_MAX_EVENT_AGE
+            ),
+        )
+    return config

@@ -20,6 +20,7 @@ from lambda_sse.local.config.common import (
     MAX_TIMEOUT,
     MIN_MEMORY,
     Context,
+    async_config,
     endpoint_type,
     http_method,
     normalize_path,
@@ -287,6 +288,7 @@ def _function(
             low=1,
             high=1600,
         )
+    invoke_config = context.mapping(props.get("EventInvokeConfig"), f"{key}.EventInvokeConfig")
     routes: list[HttpRoute] = []
     events = context.mapping(props.get("Events"), f"{key}.Events")
     for event_name, event in events.items():
@@ -317,6 +319,19 @@ def _function(
         url=_url(context, props.get("FunctionUrlConfig"), f"{key}.FunctionUrlConfig"),
         routes=tuple(routes),
         architecture=str(architectures[0]),
+        # Without FunctionName, CloudFormation generates a name: only the logical id works here.
+        deployed_name=(
+            props["FunctionName"] if isinstance(props.get("FunctionName"), str) else None
+        ),
+        async_config=async_config(
+            context,
+            invoke_config.get("MaximumRetryAttempts"),
+            invoke_config.get("MaximumEventAgeInSeconds"),
+            (
+                f"{key}.EventInvokeConfig.MaximumRetryAttempts",
+                f"{key}.EventInvokeConfig.MaximumEventAgeInSeconds",
+            ),
+        ),
     )
 
 

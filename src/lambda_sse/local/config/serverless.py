@@ -20,6 +20,7 @@ from lambda_sse.local.config.common import (
     MAX_TIMEOUT,
     MIN_MEMORY,
     Context,
+    async_config,
     endpoint_type,
     http_method,
     join_key,
@@ -120,6 +121,7 @@ def load_serverless(
             provider,
             path.parent,
             max_concurrency,
+            f"{context.string(service, 'service')}-{resolver.stage}",
         )
         for fn_name, spec in functions_raw.items()
     )
@@ -144,6 +146,7 @@ def _function(
     provider: Mapping[str, Any],
     root: Path,
     max_concurrency: int,
+    prefix: str,
 ) -> FunctionConfig:
     key = f"functions.{name}"
     context.unknown_keys(spec, key, _FUNCTION_KEYS)
@@ -223,6 +226,14 @@ def _function(
         url=_url(context, spec.get("url"), f"{key}.url"),
         routes=tuple(routes),
         architecture=architecture,
+        # The Framework names a function `{service}-{stage}-{key}` unless `name:` is set.
+        deployed_name=context.string(spec.get("name") or f"{prefix}-{name}", f"{key}.name"),
+        async_config=async_config(
+            context,
+            spec.get("maximumRetryAttempts"),
+            spec.get("maximumEventAge"),
+            (f"{key}.maximumRetryAttempts", f"{key}.maximumEventAge"),
+        ),
     )
 
 

@@ -1,0 +1,152 @@
+"""InvokeWithResponseStream against ``lambda-sse dev`` with boto3: botocore's own event-stream
+parser reads every byte the emulator frames. Chunks arrive as the function writes them; errors
+end the stream in ``InvokeComplete``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lambda_sse.runtime.prelude import PRELUDE_CONTENT_TYPE
+from tests.support.lambda_dev import PROJECTS, DevThread
+
+
+@pytest.fixture(scope="module")
+def dev() -> Iterator[DevThread]:
+    with DevThread(PROJECTS / "invoke") as server:
+        yield server
+
+
+@pytest.fixture
+def lam(dev: DevThread) -> Any:
+    return dev.client()
+
+
+def events(response: Any) -> list[tuple[float, dict[str, Any]]]:
+    """Each event with the time botocore handed it over."""
+    return [(time.time(), event) for event in response["EventStream"]]
+
+
+def test_chunks_arrive_as_the_function_writes_them(lam: Any) -> None:
+    lam.invoke_with_response_stream(FunctionName="stream", Payload=b'{"chunks": 1}')  # warm
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 4, "interval": 0.3})
+    )
+    assert response["StatusCode"] == 200
+    assert response["ResponseStreamContentType"] == "application/octet-stream"
+    got = events(response)
+    chunks = [(at, e["PayloadChunk"]["Payload"]) for at, e in got if "PayloadChunk" in e]
+    assert [e for _, e in got[-1:]] == [{"InvokeComplete": {}}]  # a clean end: no ErrorCode
+    written = [json.loads(p.decode().removeprefix("data: "))["t"] for _, p in chunks]
+    assert [json.loads(p.decode().removeprefix("data: "))["i"] for _, p in chunks] == [0, 1, 2, 3]
+    # Each chunk reached the caller soon after the function wrote it (the same machine's clock),
+    # long before the function ended: 0.9 s of writes, each seen within 0.25 s.
+    lags = [arrived - wrote for (arrived, _), wrote in zip(chunks, written, strict=True)]
+    assert max(lags) < 0.25, lags
+    assert chunks[-1][0] - chunks[0][0] > 0.6
+
+
+def test_mid_stream_error_is_in_invoke_complete(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 5, "fail_after": 2})
+    )
+    got = [e for _, e in events(response)]
+    assert [e["PayloadChunk"]["Payload"].count(b"data: ") for e in got[:-1]] == [1, 1]
+    complete = got[-1]["InvokeComplete"]
+    assert complete["ErrorCode"] == "Function.RuntimeError"  # the runtime's error type
+    assert complete["ErrorDetails"] == "failed after 2 chunks"
+    assert response["StatusCode"] == 200
+
+
+def test_error_before_the_first_byte(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="echo", Payload=json.dumps({"fail": "early"})
+    )
+    got = [e for _, e in events(response)]
+    assert got == [
+        {"InvokeComplete": {"ErrorCode": "Function.ValueError", "ErrorDetails": "early"}}
+    ]
+
+
+def test_timeout_mid_stream(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="slow", Payload=json.dumps({"sleep": 3})
+    )
+    got = [e for _, e in events(response)]
+    assert got[-1]["InvokeComplete"]["ErrorCode"] == "Sandbox.Timeout"
+
+
+def test_a_prelude_reaches_the_caller_raw(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 2, "prelude": True})
+    )
+    assert response["ResponseStreamContentType"] == PRELUDE_CONTENT_TYPE
+    body = b"".join(
+        e["PayloadChunk"]["Payload"] for e in response["EventStream"] if "PayloadChunk" in e
+    )
+    head, sep, rest = body.partition(b"\x00" * 8)
+    assert sep
+    assert json.loads(head)["statusCode"] == 201
+    assert rest.count(b"data: ") == 2
+
+
+def test_a_raw_content_type_is_the_stream_content_type(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 1, "content_type": "text/csv"})
+    )
+    assert response["ResponseStreamContentType"] == "text/csv"
+    assert len([e for e in response["EventStream"] if "PayloadChunk" in e]) == 1
+
+
+def test_a_buffered_function_arrives_as_one_chunk(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="echo", Payload=json.dumps({"big": 200_000})
+    )
+    got = [e for _, e in events(response)]
+    assert len(got) == 2
+    assert json.loads(got[0]["PayloadChunk"]["Payload"]) == "x" * 200_000
+    assert got[1] == {"InvokeComplete": {}}
+
+
+def test_tail_is_in_invoke_complete(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 1}), LogType="Tail"
+    )
+    rid = response["ResponseMetadata"]["RequestId"]
+    complete = list(response["EventStream"])[-1]["InvokeComplete"]
+    log = base64.b64decode(complete["LogResult"]).decode()
+    assert log.startswith(f"START RequestId: {rid} Version: $LATEST\n")
+    assert f"\nEND RequestId: {rid}\n" in log
+    assert "\nREPORT RequestId: " in log
+
+
+def test_dry_run_and_event(lam: Any) -> None:
+    response = lam.invoke_with_response_stream(FunctionName="stream", InvocationType="DryRun")
+    assert response["StatusCode"] == 204
+    assert list(response["EventStream"]) == []
+    response["EventStream"].close()
+    with pytest.raises(ClientError, match="RequestResponse, DryRun") as info:
+        lam.invoke_with_response_stream(FunctionName="stream", InvocationType="Event")
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_pre_stream_errors_raise_botocore_classes(lam: Any) -> None:
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke_with_response_stream(FunctionName="nope")
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke_with_response_stream(FunctionName="stream", Payload=b"nope")
+
+
+def test_a_function_reads_another_functions_stream(lam: Any) -> None:
+    result = lam.invoke(
+        FunctionName="caller",
+        Payload=json.dumps({"stream": True, "target": "stream", "payload": {"chunks": 3}}),
+    )
+    chunks = json.loads(result["Payload"].read())["chunks"]
+    assert [json.loads(c.removeprefix("data: "))["i"] for c in chunks] == [0, 1, 2]
