@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,14 +81,16 @@ class DevServer:
 
 
 @contextlib.contextmanager
-def dev_server(project: Path, log_dir: Path, url_functions: int = 1) -> Iterator[DevServer]:
-    """``lambda-sse dev PROJECT --port N``; ready once the REST port and every Function URL
-    port accept connections."""
+def dev_server(
+    project: Path, log_dir: Path, url_functions: int = 1, args: Sequence[str] = ()
+) -> Iterator[DevServer]:
+    """``lambda-sse dev PROJECT --port N [ARGS]``; ready once the REST port and every Function
+    URL port accept connections."""
     port = free_port_block(1 + url_functions)
     log = log_dir / f"lambda-sse-dev-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*lambda_sse_command(), "dev", str(project), "--port", str(port)],
+            [*lambda_sse_command(), "dev", str(project), "--port", str(port), *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
