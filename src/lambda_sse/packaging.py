@@ -8,8 +8,8 @@ The zip holds, at its root (Lambda's ``/var/task``):
   the deployment descriptors (serverless.yml, template.yaml, samconfig.toml);
 - ``lambda_sse/`` with the standard-library layers only (``sse``, ``runtime``, ``events``,
   ``asgi``, ``channels`` and the top-level modules they need; the channels' Redis backend
-  needs redis-py, which comes from the function's requirements.txt). ``local/``, ``cli.py`` and this module stay out:
-  they run on a developer's machine and need third-party packages;
+  needs redis-py, which comes from the function's requirements.txt). ``local/``, ``cli.py``
+  and this module stay out: they run on a developer's machine and need third-party packages;
 - the dependencies of ``requirements.txt``, installed by pip for the Lambda platform
   (``--platform manylinux... --only-binary=:all: --python-version 3.12 --implementation cp``),
   never for the machine that builds the zip.
