@@ -20,7 +20,7 @@ SUBSCRIBERS = 3
 _names = itertools.count()
 
 # An operation: ("publish", n) | ("read", subscriber, k) | ("drop", subscriber) | ("resume", s)
-Op = tuple[str, int] | tuple[str, int, int]
+Op = tuple[int | str, ...]
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("publish"), st.integers(1, 4)),
@@ -53,11 +53,11 @@ def _run_sync(channel: Channel, program: list[Op]) -> None:
     subs = [Sub() for _ in range(SUBSCRIBERS)]
     for op in program:
         if op[0] == "publish":
-            for _ in range(op[1]):
+            for _ in range(int(op[1])):
                 data = f"e{len(published)}"
                 published.append((channel.publish_sync(ServerSentEvent(data)), data))
             continue
-        sub = subs[op[1]]
+        sub = subs[int(op[1])]
         if op[0] == "drop" and sub.live is not None:
             sub.live.close()
             sub.live = None
@@ -65,7 +65,7 @@ def _run_sync(channel: Channel, program: list[Op]) -> None:
             sub.live = channel.subscribe_sync(sub.last_id, batch=2)
         elif op[0] == "read" and sub.live is not None:
             available = len(published) - len(sub.received)
-            for _ in range(min(op[2], available)):  # never blocks: these exist
+            for _ in range(min(int(op[2]), available)):  # never blocks: these exist
                 sub.received.append(next(sub.live))
     channel.end_sync()
     for sub in subs:
@@ -80,11 +80,11 @@ async def _run_async(channel: Channel, program: list[Op]) -> None:
     subs = [Sub() for _ in range(SUBSCRIBERS)]
     for op in program:
         if op[0] == "publish":
-            for _ in range(op[1]):
+            for _ in range(int(op[1])):
                 data = f"e{len(published)}"
                 published.append((await channel.publish(ServerSentEvent(data)), data))
             continue
-        sub = subs[op[1]]
+        sub = subs[int(op[1])]
         if op[0] == "drop" and sub.alive is not None:
             await sub.alive.aclose()
             sub.alive = None
@@ -92,7 +92,7 @@ async def _run_async(channel: Channel, program: list[Op]) -> None:
             sub.alive = channel.subscribe(sub.last_id, batch=2)
         elif op[0] == "read" and sub.alive is not None:
             available = len(published) - len(sub.received)
-            for _ in range(min(op[2], available)):
+            for _ in range(min(int(op[2]), available)):
                 sub.received.append(await asyncio.wait_for(anext(sub.alive), 10))
     await channel.end()
     for sub in subs:

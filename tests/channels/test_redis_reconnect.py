@@ -63,9 +63,9 @@ async def test_subscribers_survive_a_redis_restart(tmp_path: Path) -> None:
         assert got_sync == ids[:-1]
 
 
-async def _until(condition: object, timeout: float = 10.0) -> None:
+async def _until(condition: object, within: float = 10.0) -> None:
     assert callable(condition)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
