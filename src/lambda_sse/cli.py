@@ -99,6 +99,25 @@ def _lambda_api_arguments(dev: argparse.ArgumentParser) -> None:
     )
 
 
+def _invoke_type_arguments(invoke: argparse.ArgumentParser) -> None:
+    """The Invoke API's invocation type and log tail for ``invoke``."""
+    invoke.add_argument(
+        "--type",
+        dest="invocation_type",
+        choices=("RequestResponse", "Event", "DryRun"),
+        default="RequestResponse",
+        help="RequestResponse (default) prints the response; Event prints the acceptance, then "
+        "waits for the run and its retries (AWS's rules); DryRun only checks the function",
+    )
+    invoke.add_argument(
+        "--log-tail",
+        action="store_true",
+        help="print the last 4 KB of the invocation's log at the end (LogType Tail) instead of "
+        "every log line as it comes",
+    )
+    _lambda_api_arguments(invoke)
+
+
 def _packaging() -> ModuleType | None:
     if importlib.util.find_spec("lambda_sse.packaging") is None:
         return None
@@ -157,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "directory", nargs="?", default=".", type=Path, metavar="DIR", help="project folder (.)"
     )
     invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
+    _invoke_type_arguments(invoke)
     _project_arguments(invoke)
 
     from lambda_sse.channels import cli as channels_cli
@@ -224,6 +244,9 @@ def _run(args: argparse.Namespace) -> int:
                 event=args.event,
                 limits=not args.no_limits,
                 options=_options(args),
+                invocation_type=args.invocation_type,
+                log_tail=args.log_tail,
+                async_delay_scale=args.async_delay_scale,
             )
         )
     )

@@ -150,3 +150,41 @@ def test_a_function_reads_another_functions_stream(lam: Any) -> None:
     )
     chunks = json.loads(result["Payload"].read())["chunks"]
     assert [json.loads(c.removeprefix("data: "))["i"] for c in chunks] == [0, 1, 2]
+
+
+# -- the caller's helper: lambda_sse.invoke_stream ---------------------------------------------
+
+
+def test_helper_reads_sse_events_with_the_prelude_stripped(lam: Any) -> None:
+    from lambda_sse.invoke_stream import InvokeStream
+
+    response = lam.invoke_with_response_stream(
+        FunctionName="stream", Payload=json.dumps({"chunks": 3, "prelude": True}), LogType="Tail"
+    )
+    stream = InvokeStream(response)
+    assert [json.loads(e.data or "")["i"] for e in stream.events()] == [0, 1, 2]
+    assert stream.metadata == {"statusCode": 201, "headers": {"content-type": "text/event-stream"}}
+    assert stream.completed
+    assert base64.b64decode(stream.log_result or "").startswith(b"START RequestId: ")
+
+
+def test_helper_reads_raw_bytes_and_raises_the_streams_error(lam: Any) -> None:
+    from lambda_sse.errors import InvokeStreamError
+    from lambda_sse.invoke_stream import InvokeStream
+
+    ok = InvokeStream(
+        lam.invoke_with_response_stream(FunctionName="stream", Payload=b'{"chunks": 2}')
+    )
+    assert ok.read().count(b"data: ") == 2
+    assert ok.metadata is None
+    failing = InvokeStream(
+        lam.invoke_with_response_stream(
+            FunctionName="stream", Payload=json.dumps({"chunks": 5, "fail_after": 1})
+        )
+    )
+    got: list[bytes] = []
+    with pytest.raises(InvokeStreamError) as info:
+        got.extend(failing.chunks())
+    assert len(got) == 1  # what arrived before the error
+    assert info.value.error_code == "Function.RuntimeError"
+    assert info.value.error_details == "failed after 1 chunks"

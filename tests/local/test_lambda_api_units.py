@@ -248,3 +248,58 @@ def test_tail_attributes_late_output_and_forgets_old_invocations() -> None:
         tap(LogRecord("f", "platform", f"START RequestId: x{i} Version: $LATEST", f"x{i}"))
     assert tap.take("x0") == ""  # forgotten: at most 512 invocations are remembered
     assert tap.take("x599") != ""
+
+
+# -- config: deployed names and asynchronous settings ------------------------------------------
+
+SAM = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Named:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: h.h
+      FunctionName: my-named
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        MaximumEventAgeInSeconds: 120
+  Generated:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: h.h}
+"""
+
+
+def test_sam_function_name_and_event_invoke_config(tmp_path: Path) -> None:
+    from lambda_sse.local.config import load_project
+    from lambda_sse.local.model import AsyncConfig
+
+    (tmp_path / "template.yaml").write_text(SAM)
+    project = load_project(tmp_path)
+    named, generated = project.function("Named"), project.function("Generated")
+    assert named.deployed_name == "my-named"
+    assert named.async_config == AsyncConfig(0, 120)
+    assert generated.deployed_name is None  # CloudFormation would generate one
+    assert generated.async_config == AsyncConfig(2, 21600)
+    assert resolve(project, "my-named", None).function is named
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("maximumRetryAttempts: 3", "functions.f.maximumRetryAttempts"),
+        ("maximumEventAge: 30", "functions.f.maximumEventAge"),
+    ],
+)
+def test_bad_async_settings_name_the_key(tmp_path: Path, setting: str, key: str) -> None:
+    from lambda_sse.errors import ConfigError
+    from lambda_sse.local.config import load_project
+
+    (tmp_path / "serverless.yml").write_text(
+        f"service: s\nprovider: {{name: aws, runtime: python3.12}}\n"
+        f"functions:\n  f:\n    handler: h.h\n    {setting}\n"
+    )
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as info:
+        load_project(tmp_path)
+    assert "out of range" in str(info.value)
