@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time as wall_time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,39 @@ def test_an_idle_subscriber_reads_at_most_60_times_a_minute(server: MotoServer) 
     # One Query a second, none more: the bound of the issue (<= 60 per idle minute) with the
     # requests counted as sent. (Fewer would mean a longer delivery delay.)
     assert requests.seen == {"Query": 60}
+
+
+def test_a_new_subscriber_of_a_channel_idle_for_an_hour_polls_slowly_from_the_start(
+    server: MotoServer,
+) -> None:
+    """Its first minute costs no more reads than any other: the last event's write time
+    (``at``, read on resume or replay) tells it the channel is idle."""
+    writer, requests = backend(server, retention=Retention(max_age=None))
+    last_id = writer.append("old", Entry(data="an hour ago"))
+    written = wall_time.time()
+    for resume in (True, False):
+        fake = FakeTime()
+
+        def an_hour_later(fake: FakeTime = fake, start: float = fake.now) -> float:
+            return written + 3600 + fake.now - start
+
+        reader = DynamoDBBackend(  # a fresh process, an hour later
+            writer.client,
+            writer.table,
+            display_url="r",
+            retention=Retention(max_age=None),
+            clock=an_hour_later,
+            monotonic=fake.monotonic,
+            sleep=fake.sleep,
+        )
+        requests.seen.clear()
+        if resume:
+            assert reader.find("old", last_id) == 1
+        else:
+            assert len(reader.read("old", "", 100, 5.0)) == 1  # the replay
+        for _ in range(12):
+            assert reader.read("old", last_id, 100, 5.0) == []
+        assert requests.seen["Query"] <= 61, (resume, requests.seen)
 
 
 def test_delivery_delay_is_a_quarter_of_the_gap_while_events_flow(server: MotoServer) -> None:

@@ -24,10 +24,13 @@ of a recently completed write"
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html),
 and the argument above needs every earlier write visible. DynamoDB cannot block a read, so a
 waiting reader polls on :class:`~lambda_sse.channels.polling.PollSchedule`: a quarter of the
-time since the channel's last news (a record read or written by this process), between 0.1 s
-and 1 s. Events a second apart are delivered within about 0.25 s; an idle subscriber makes at
-most one read a second (60 a minute, each one read unit: an empty ``Query`` is still charged
-one 4 KB read).
+time since the channel's last news, between 0.1 s and 1 s. The last news is when the newest
+record this process read or wrote was written (each item carries its write time ``at``), so a
+subscriber that replays or resumes an idle channel polls slowly from its first read. Events a
+second apart are delivered within about 0.25 s; an idle subscriber makes at most one read a
+second (60 a minute, each one read unit: "queries that do not return results consume the
+minimum read capacity units",
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
 
 **Retention**: ``max_length`` is kept by deleting record ``n - max_length`` when record ``n`` is
 written; ``max_age`` by the TTL attribute ``expires`` (whole seconds after the write) and, since
@@ -48,6 +51,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from lambda_sse import aws
 from lambda_sse.channels.backend import Entry, Record, Retention, ThreadedBackend
 from lambda_sse.channels.polling import PollSchedule
 from lambda_sse.channels.urls import ENV_VAR, ChannelURL
@@ -66,9 +70,7 @@ __all__ = [
     "open_backend",
 ]
 
-# DynamoDB's item size limit, names and values included
-# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items).
-ITEM_LIMIT = 400 * 1024
+ITEM_LIMIT = aws.DYNAMODB_ITEM_LIMIT
 MAX_RACES = 100  # conditional writes lost in a row before a publish gives up
 _OVERHEAD = 128  # bytes of attribute names and numbers around an event's text, generously
 _REMEMBERED = 4096  # channels whose last number / last news one process remembers
@@ -334,9 +336,19 @@ class DynamoDBBackend(ThreadedBackend):
             if not (_stale(item, now, max_age) and not (last_page and i == len(items) - 1))
         ]
         if records:
-            self._news.put(channel, self._monotonic())
+            self._heard(channel, items[-1])
             self._remember(channel, records[-1].seq, records[-1].end)
         return records
+
+    def _heard(self, channel: str, item: Mapping[str, Any]) -> None:
+        """Note the channel's news: a record written ``at`` (its writer's wall clock), so a
+        subscriber replaying or resuming an idle channel polls slowly from the start and one
+        joining a busy channel polls fast."""
+        age = self._clock() - float(item["at"]["N"]) if "at" in item else 0.0
+        when = self._monotonic() - min(max(0.0, age), 3600.0)
+        known = self._news.get(channel)
+        if known is None or when > known:
+            self._news.put(channel, when)
 
     def _wait(self, channel: str, deadline: float) -> float | None:
         """Seconds to sleep before the next read, or None when the read should return empty
@@ -344,7 +356,7 @@ class DynamoDBBackend(ThreadedBackend):
         now = self._monotonic()
         news = self._news.get(channel)
         if news is None:
-            self._news.put(channel, now)  # a first subscriber starts fast
+            self._news.put(channel, now)  # nothing known yet: start fast
             news = now
         delay = self.poll.delay(now - news)
         return delay if now + delay < deadline else None
@@ -386,6 +398,7 @@ class DynamoDBBackend(ThreadedBackend):
             return None
         if _stale(item, self._clock(), self.retention.max_age) and self._newest(channel)[0] != seq:
             return None
+        self._heard(channel, item)  # a resuming subscriber: when was its last event written?
         return seq
 
     def close(self) -> None:
@@ -421,8 +434,7 @@ def _client(region: str | None, endpoint_url: str | None) -> Any:
 
 def open_backend(url: ChannelURL, *, client: Any = None) -> DynamoDBBackend:
     table = (url.netloc + url.path).strip("/")
-    # Table names: 3-255 of letters, digits, _ . - (docs: HowItWorks.NamingRulesDataTypes.html).
-    if not 3 <= len(table) <= 255 or not all(
+    if not aws.DYNAMODB_TABLE_NAME_MIN <= len(table) <= aws.DYNAMODB_TABLE_NAME_MAX or not all(
         c.isascii() and (c.isalnum() or c in "_.-") for c in table
     ):
         raise ConfigError(
