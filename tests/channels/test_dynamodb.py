@@ -145,7 +145,7 @@ def test_a_new_subscriber_of_a_channel_idle_for_an_hour_polls_slowly_from_the_st
             assert len(reader.read("old", "", 100, 5.0)) == 1  # the replay
         for _ in range(12):
             assert reader.read("old", last_id, 100, 5.0) == []
-        assert requests.seen["Query"] <= 61, (resume, requests.seen)
+        assert requests.seen["Query"] <= 60, (resume, requests.seen)
 
 
 def test_delivery_delay_is_a_quarter_of_the_gap_while_events_flow(server: MotoServer) -> None:

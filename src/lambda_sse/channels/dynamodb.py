@@ -231,6 +231,9 @@ class DynamoDBBackend(ThreadedBackend):
         self._sleep = sleep
         self._latest = _Memo()  # the last number this process wrote or saw per channel
         self._news = _Memo()  # monotonic time of each channel's last news
+        # "channel\nid" -> monotonic time a read after ``id`` last found the channel's tail: a
+        # subscriber that comes back for more right after waits its turn instead of re-reading.
+        self._tail = _Memo()
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -338,6 +341,8 @@ class DynamoDBBackend(ThreadedBackend):
         if records:
             self._heard(channel, items[-1])
             self._remember(channel, records[-1].seq, records[-1].end)
+        if last_page and len(items) < limit:  # the tail: nothing more to read right now
+            self._tail.put(f"{channel}\n{records[-1].id if records else after}", self._monotonic())
         return records
 
     def _heard(self, channel: str, item: Mapping[str, Any]) -> None:
@@ -350,41 +355,52 @@ class DynamoDBBackend(ThreadedBackend):
         if known is None or when > known:
             self._news.put(channel, when)
 
-    def _wait(self, channel: str, deadline: float) -> float | None:
-        """Seconds to sleep before the next read, or None when the read should return empty
-        (after sleeping what remains of ``block``: the next call then reads at once)."""
+    def _wait(self, channel: str, deadline: float, since: float | None = None) -> float | None:
+        """Seconds to sleep before the next read (``since`` the last read of the tail), or None
+        when the read should return empty (after sleeping what remains of ``block``: the next
+        call then reads at once)."""
         now = self._monotonic()
         news = self._news.get(channel)
         if news is None:
             self._news.put(channel, now)  # nothing known yet: start fast
             news = now
-        delay = self.poll.delay(now - news)
-        return delay if now + delay < deadline else None
+        delay = self.poll.delay(now - news) - (0.0 if since is None else now - since)
+        return max(0.0, delay) if now + delay < deadline else None
+
+    def _first_wait(self, channel: str, after: str, deadline: float) -> float | None:
+        """A read that comes straight back for more after finding the tail waits its turn:
+        0 to read at once, None when its turn comes after ``deadline``."""
+        since = self._tail.get(f"{channel}\n{after}")
+        return 0.0 if since is None else self._wait(channel, deadline, since)
 
     def read(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
         deadline = self._monotonic() + block
+        delay = self._first_wait(channel, after, deadline) if block > 0 else 0.0
         while True:
+            if delay is None:
+                self._sleep(max(0.0, deadline - self._monotonic()))
+                return []
+            if delay:
+                self._sleep(delay)
             records = self._query(channel, after, limit)
             if records or block <= 0:
                 return records
             delay = self._wait(channel, deadline)
-            if delay is None:
-                self._sleep(max(0.0, deadline - self._monotonic()))
-                return []
-            self._sleep(delay)
 
     async def read_async(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
         # Each request runs in a worker thread; the waits between them do not hold one.
         deadline = self._monotonic() + block
+        delay = self._first_wait(channel, after, deadline) if block > 0 else 0.0
         while True:
+            if delay is None:
+                await asyncio.sleep(max(0.0, deadline - self._monotonic()))
+                return []
+            if delay:
+                await asyncio.sleep(delay)
             records = await asyncio.to_thread(self._query, channel, after, limit)
             if records or block <= 0:
                 return records
             delay = self._wait(channel, deadline)
-            if delay is None:
-                await asyncio.sleep(max(0.0, deadline - self._monotonic()))
-                return []
-            await asyncio.sleep(delay)
 
     def find(self, channel: str, id: str) -> int | None:
         seq = _seq_of(id)
