@@ -164,6 +164,8 @@ def test_sam_template_loads_in_the_emulator() -> None:
     assert set(functions) == {"ApiFunction", "WorkerFunction"}
     assert functions["ApiFunction"].environment["WORKER_FUNCTION"] == "WorkerFunction"
     assert functions["WorkerFunction"].timeout == 900
+    assert functions["ApiFunction"].memory_size == 512
+    assert functions["WorkerFunction"].memory_size == 256
 
 
 # -- serverless.yml ------------------------------------------------------------------------------
@@ -199,6 +201,7 @@ def test_serverless_loads_with_both_functions_and_their_routes() -> None:
     table_url = "dynamodb://lambda-sse-jobs-dev-jobs"
     assert api.environment["LAMBDA_SSE_CHANNELS_URL"] == table_url
     assert worker.environment["LAMBDA_SSE_CHANNELS_URL"] == table_url
+    assert (api.memory_size, worker.memory_size) == (512, 256)  # as template.yaml says
     assert worker.routes == ()
     assert worker.url is None
 
