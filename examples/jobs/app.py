@@ -55,8 +55,10 @@ class JobRequest(BaseModel):
 
 @cache
 def lambda_client() -> Any:
-    import boto3  # in every AWS Lambda Python runtime; `lambda-sse dev` points it at itself
-
+    try:
+        import boto3  # in every AWS Lambda Python runtime; `lambda-sse dev` points it at itself
+    except ImportError:
+        raise RuntimeError("boto3 is needed to start the worker: pip install boto3") from None
     return boto3.client("lambda")
 
 
