@@ -117,8 +117,8 @@ async def test_soak_exactly_once_across_deadlines_and_disconnects(tmp_path: Path
         assert client.received == published, f"{door} client {k}: lost or out of order"
     deadline_closes = sum(c.deadline_closes for c in clients)
     disconnects = sum(c.disconnects for c in clients)
-    for door in (clients[:SUBSCRIBERS_PER_DOOR], clients[SUBSCRIBERS_PER_DOOR:]):
-        assert sum(c.deadline_closes for c in door) >= 40
+    for group in (clients[:SUBSCRIBERS_PER_DOOR], clients[SUBSCRIBERS_PER_DOOR:]):
+        assert sum(c.deadline_closes for c in group) >= 40
     assert deadline_closes >= 100, deadline_closes
     assert disconnects >= 20, disconnects
     assert elapsed < BOUND

@@ -61,9 +61,9 @@ async def test_resume_across_deadline_closes(target: Target) -> None:
             break
         assert body.endswith(b"retry: 10\n\n")  # the deadline close tells the client to return
     ids = await publishing
-    assert received == [(i, f"e{n}") for n, i in enumerate(ids)]
-    assert reasons.count("deadline") >= 2
-    assert reasons[-1] == "end"
+    assert received == [(i, f"e{n}") for n, i in enumerate(ids)], reasons
+    assert reasons.count("deadline") >= 2, reasons
+    assert reasons[-1] == "end", reasons
 
 
 async def test_heartbeats_while_the_channel_is_quiet(target: Target) -> None:

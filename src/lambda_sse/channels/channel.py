@@ -10,11 +10,12 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from functools import partial
 from typing import TypeVar
 
-from lambda_sse.channels.backend import Backend, Entry
+from lambda_sse.channels.backend import Backend, Entry, Record
 from lambda_sse.channels.core import Backoff, Follower
 from lambda_sse.channels.urls import check_name, default_url, open_backend
 from lambda_sse.errors import ChannelUnavailableError, InvalidEventError
@@ -139,9 +140,14 @@ class Channel:
             seq = await _retry_async(partial(backend.find_async, name, follower.cursor), backoff)
             for event in follower.found(seq):
                 yield event
+        at_head = False
         while not follower.ended:
-            read = partial(backend.read_async, name, follower.cursor, batch, BLOCK)
+            if at_head:  # wait for news in the read this process shares for this position
+                read = partial(_shared_read, backend, name, follower.cursor, batch)
+            else:  # catching up: no waiting, as fast as the subscriber consumes
+                read = partial(backend.read_async, name, follower.cursor, batch, 0)
             records = await _retry_async(read, backoff)
+            at_head = len(records) < batch
             for event in follower.feed(records):
                 yield event
 
@@ -159,6 +165,42 @@ class Channel:
             read_sync = partial(backend.read, name, follower.cursor, batch, BLOCK)
             records = _retry_sync(read_sync, backoff)
             yield from follower.feed(records)
+
+
+# Per event loop, the blocking reads in flight, by (backend, channel, cursor, batch): every
+# subscriber of one process that has caught up with a channel waits in the same read, so 1,000
+# subscribers of a channel cost one Redis connection and one XREAD per batch, not 1,000.
+_reads: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[int, str, str, int], asyncio.Task[list[Record]]]
+] = weakref.WeakKeyDictionary()
+
+
+def _forget(
+    reads: dict[tuple[int, str, str, int], asyncio.Task[list[Record]]],
+    key: tuple[int, str, str, int],
+) -> Callable[[asyncio.Task[list[Record]]], None]:
+    def done(task: asyncio.Task[list[Record]]) -> None:
+        if reads.get(key) is task:
+            del reads[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter may have gone (a deadline close)
+
+    return done
+
+
+async def _shared_read(backend: Backend, name: str, cursor: str, batch: int) -> list[Record]:
+    loop = asyncio.get_running_loop()
+    reads = _reads.get(loop)
+    if reads is None:
+        reads = _reads[loop] = {}
+    key = (id(backend), name, cursor, batch)
+    task = reads.get(key)
+    if task is None:
+        task = loop.create_task(backend.read_async(name, cursor, batch, BLOCK))
+        reads[key] = task
+        task.add_done_callback(_forget(reads, key))
+    # A waiter that is cancelled (its client left) must not cancel the read of the others.
+    return await asyncio.shield(task)
 
 
 def _warn(exc: ChannelUnavailableError, delay: float, attempt: int) -> None:

@@ -5,14 +5,15 @@ the channels. The URL is redis-py's (https://redis.readthedocs.io/en/stable/conn
 ``rediss://`` is TLS, ``redis://:PASSWORD@host:6379/0`` or ``redis://USER:PASSWORD@...`` AUTH,
 plus ``prefix=`` (default ``lambda-sse:``) for the key names, and lambda-sse's retention options.
 
-Layout: channel NAME is the stream ``PREFIX{NAME}`` and the hash ``PREFIX{NAME}:meta`` (the hash
-tag keeps both in one Redis Cluster slot). Ids are the stream's entry ids (``<ms>-<n>``). One Lua
-script appends (https://redis.io/docs/latest/commands/eval/): it refuses an ended channel, takes
-the next seq from the hash, ``XADD``s with ``MAXLEN ~`` and, with an age limit, ``XTRIM MINID ~``
-and ``PEXPIRE``s the stream so an idle channel disappears after ``max_age`` (its seq, in the
-hash, lives at least a week longer, so a stream started again keeps counting)
+Layout: channel NAME is one stream, ``PREFIXNAME``; each entry holds its seq (``q``) and the
+event's fields; the end record has ``x``. Ids are the stream's entry ids (``<ms>-<n>``). One Lua
+script appends (https://redis.io/docs/latest/commands/eval/), atomically: it reads the last entry
+(``XREVRANGE + - COUNT 1``) for the seq and the end mark, ``XADD``s with ``MAXLEN ~``, and with an
+age limit trims by ``XTRIM MINID ~`` every AGE_EVERY publishes and ``PEXPIRE``s the stream, so an
+idle channel disappears after ``max_age``; a channel published to again after that starts over
+(its subscribers get the gap event)
 (https://redis.io/docs/latest/commands/xadd/, https://redis.io/docs/latest/commands/xtrim/).
-One round trip, atomic, never retried (a retry after a lost reply could store an event twice).
+One round trip, never retried (a retry after a lost reply could store an event twice).
 Readers ``XREAD COUNT BLOCK`` (https://redis.io/docs/latest/commands/xread/).
 """
 
@@ -45,29 +46,39 @@ __all__ = ["RedisBackend", "open_backend"]
 
 _ENDED = "LAMBDA_SSE_ENDED"
 _ID = re.compile(r"\d{1,20}-\d{1,20}")
+# Publishes between two trims by age (XTRIM MINID): retention keeps at least max_age anyway,
+# and trimming at every publish would cost a sixth of the publish rate.
+AGE_EVERY = 16
+# Connections per event loop, and seconds to wait for a free one.
+ASYNC_MAX_CONNECTIONS = 200
+ASYNC_POOL_WAIT = 20.0
 # Seconds a socket read may take beyond a read's BLOCK before the server counts as gone.
 _SOCKET_SLACK = 5.0
 
 _APPEND = """
-if redis.call('HGET', KEYS[2], 'end') then return redis.error_reply('ENDED_MARK') end
-local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-local args = {'XADD', KEYS[1]}
-if ARGV[1] ~= '0' and ARGV[3] ~= '1' then
-  args[#args + 1] = 'MAXLEN'; args[#args + 1] = '~'; args[#args + 1] = ARGV[1]
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+local seq = 1
+if last then
+  local fields = last[2]  -- q first, x (the end mark) last
+  if fields[#fields - 1] == 'x' then return redis.error_reply('ENDED_MARK') end
+  seq = fields[2] + 1
 end
-args[#args + 1] = '*'; args[#args + 1] = 'q'; args[#args + 1] = seq
-for i = 4, #ARGV do args[#args + 1] = ARGV[i] end
-local id = redis.call(unpack(args))
-if ARGV[2] ~= '0' and ARGV[3] ~= '1' then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[2])))
+local id
+if ARGV[1] == '0' or ARGV[3] == '1' then
+  id = redis.call('XADD', KEYS[1], '*', 'q', seq, unpack(ARGV, 4))
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'q', seq, unpack(ARGV, 4))
+end
+if ARGV[2] ~= '0' then
+  if seq % AGE_EVERY == 0 and ARGV[3] ~= '1' then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[2])))
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], math.max(tonumber(ARGV[2]) * 2, 604800000))
 end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[2], 'end', id) end
 return id
-""".replace("ENDED_MARK", _ENDED)
+""".replace("ENDED_MARK", _ENDED).replace("AGE_EVERY", str(AGE_EVERY))
 
 
 def _fields(entry: Entry) -> list[str]:
@@ -120,7 +131,7 @@ class RedisBackend:
         self._trim = [str(max_length), str(max_age_ms)]
 
     def _keys(self, channel: str) -> list[str]:
-        return [f"{self.prefix}{{{channel}}}", f"{self.prefix}{{{channel}}}:meta"]
+        return [f"{self.prefix}{channel}"]
 
     def _args(self, entry: Entry) -> list[str]:
         fields = _fields(entry)
@@ -149,6 +160,8 @@ class RedisBackend:
         }
 
     def _client(self) -> _redis.Redis:
+        if self._sync is not None:
+            return self._sync
         with self._lock:
             if self._sync is None:
                 client = _redis.Redis.from_url(self._base, **self._client_options())
@@ -162,7 +175,12 @@ class RedisBackend:
         if entry is None:
             options = self._client_options()
             options["retry"] = _aredis.retry.Retry(NoBackoff(), 0)
-            client = _aredis.Redis.from_url(self._base, **options)
+            # Subscribers at a channel's head share one read (see channel.py); catching up they
+            # queue for a connection rather than open one each, or fail past a limit.
+            options.setdefault("max_connections", ASYNC_MAX_CONNECTIONS)
+            options.setdefault("timeout", ASYNC_POOL_WAIT)
+            pool = _aredis.BlockingConnectionPool.from_url(self._base, **options)
+            client = _aredis.Redis(connection_pool=pool)
             entry = self._async[loop] = (client, client.register_script(_APPEND))
         return entry
 
@@ -211,7 +229,9 @@ class RedisBackend:
                 continue
             with contextlib.suppress(RuntimeError):
                 if loop.is_running():
-                    asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)
+                    asyncio.run_coroutine_threadsafe(
+                        aclient.aclose(close_connection_pool=True), loop
+                    )
         self._async.clear()
 
     # -- async API -----------------------------------------------------------------------------
@@ -249,7 +269,7 @@ class RedisBackend:
         loop = asyncio.get_running_loop()
         entry = self._async.pop(loop, None)
         if entry is not None:
-            await entry[0].aclose()
+            await entry[0].aclose(close_connection_pool=True)
         with self._lock:
             client, self._sync = self._sync, None
         if client is not None:

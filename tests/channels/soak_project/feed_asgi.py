@@ -3,17 +3,16 @@ the function's 2 s timeout (deadline_margin), and let the client return at once 
 
 from __future__ import annotations
 
-from typing import Any
-
 from lambda_sse.asgi import EventSourceResponse
 from lambda_sse.asgi import handler as asgi_handler
+from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.channels import open_channel
 
 # With a 2 s timeout the default margin (5 s) would leave nothing: set it for short timeouts.
 DEADLINE_MARGIN = 0.5
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
