@@ -71,12 +71,18 @@ class InvokeStream:
     # -- blocking ------------------------------------------------------------------------------
 
     def chunks(self) -> Iterator[bytes]:
-        """The body, piece by piece as the function wrote it (empty pieces skipped)."""
+        """The body, piece by piece as the function wrote it (empty pieces skipped). The event
+        stream is closed at the end, on an error, or when the caller stops early."""
         events: Iterable[Mapping[str, Any]] = self.response["EventStream"]
-        for event in events:
-            data = self.feed(event)
-            if data:
-                yield data
+        try:
+            for event in events:
+                data = self.feed(event)
+                if data:
+                    yield data
+        finally:
+            close = getattr(events, "close", None)
+            if callable(close):
+                close()  # botocore's EventStream: releases the connection
 
     def read(self) -> bytes:
         """The whole body."""

@@ -30,8 +30,10 @@ def dev() -> Iterator[DevThread]:
 
 
 @pytest.fixture
-def lam(dev: DevThread) -> Any:
-    return dev.client()
+def lam(dev: DevThread) -> Iterator[Any]:
+    client = dev.client()
+    yield client
+    client.close()  # its pooled sockets, before the garbage collector finds them
 
 
 def wait_until(predicate: Any, timeout: float = WAIT) -> None:
@@ -172,6 +174,7 @@ def test_event_retries_twice_with_the_same_request_id(
 def test_dry_run_is_204_and_runs_nothing(dev: DevThread, lam: Any) -> None:
     result = lam.invoke(FunctionName="echo", InvocationType="DryRun")
     assert result["StatusCode"] == 204
+    assert result["Payload"].read() == b""
     rid = result["ResponseMetadata"]["RequestId"]
     assert not [r for r in dev.records.records if r.request_id == rid]
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
@@ -241,9 +244,10 @@ def test_async_payload_over_1_mb(lam: Any) -> None:
 def test_throttled_by_reserved_concurrency(dev: DevThread, lam: Any) -> None:
     import threading
 
-    slow = threading.Thread(
-        target=lam.invoke, kwargs={"FunctionName": "limited", "Payload": b'{"sleep": 1.5}'}
-    )
+    def hold() -> None:
+        lam.invoke(FunctionName="limited", Payload=b'{"sleep": 1.5}')["Payload"].read()
+
+    slow = threading.Thread(target=hold)
     slow.start()
     try:
         wait_until(lambda: dev.pool.environments("limited") != [] and _busy(dev, "limited"))

@@ -4,6 +4,7 @@ and ``lambda-sse invoke --type Event|DryRun --log-tail`` as a user runs it."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -123,3 +124,65 @@ def test_lambda_sse_invoke_dry_run_and_log_tail(tmp_path: Path) -> None:
     assert lines[start + 2] == 'echo got {"k": 1}'
     assert lines[-1].startswith("REPORT RequestId: ")
     assert sum("START RequestId" in line for line in lines) == 1  # printed once, at the end
+
+
+def test_lambda_sse_dev_serves_the_lambda_api_to_its_functions(tmp_path: Path) -> None:
+    """The real command: route table line, AWS_ENDPOINT_URL_LAMBDA in the functions, the tail,
+    and --async-delay-scale."""
+    import signal
+    import time
+
+    import boto3
+    from botocore.config import Config
+
+    from tests.examples.devserver import free_port_block
+
+    port = free_port_block(2)
+    log = tmp_path / "dev.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [LAMBDA_SSE, "dev", str(PROJECT), "--port", str(port), "--no-reload",
+             "--async-delay-scale", "0.001"],
+            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "ready in" not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        endpoint = f"http://127.0.0.1:{port}"
+        assert f"AWS_ENDPOINT_URL_LAMBDA={endpoint}" in log.read_text()
+        lam = boto3.client(
+            "lambda", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="a", aws_secret_access_key="b",
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=30),
+        )  # fmt: skip
+        try:
+            result = lam.invoke(
+                FunctionName="caller", Payload=json.dumps({"payload": 1}), LogType="Tail"
+            )
+            assert json.loads(result["Payload"].read())["endpoint"] == endpoint
+            assert "END RequestId" in base64.b64decode(result["LogResult"]).decode()
+            attempts = tmp_path / "attempts"
+            lam.invoke(
+                FunctionName="flaky", InvocationType="Event",
+                Payload=json.dumps({"log": str(attempts), "succeed_on": 3}),
+            )["Payload"].read()  # fmt: skip
+            # Two retries, 0.06 s and 0.12 s after the failures (AWS: 1 and 2 minutes).
+            while "async event succeeded (attempt 3)" not in log.read_text():
+                assert time.monotonic() < deadline + 30, log.read_text()
+                time.sleep(0.05)
+            assert len(attempts.read_text().splitlines()) == 3
+        finally:
+            lam.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert "retry 2 of 2 in 0.12 s (AWS waits 120 s)" in text

@@ -24,17 +24,21 @@ def dev() -> Iterator[DevThread]:
 
 
 @pytest.fixture
-def lam(dev: DevThread) -> Any:
-    return dev.client()
+def lam(dev: DevThread) -> Iterator[Any]:
+    client = dev.client()
+    yield client
+    client.close()  # its pooled sockets, before the garbage collector finds them
 
 
 def events(response: Any) -> list[tuple[float, dict[str, Any]]]:
     """Each event with the time botocore handed it over."""
-    return [(time.time(), event) for event in response["EventStream"]]
+    got = [(time.time(), event) for event in response["EventStream"]]
+    response["EventStream"].close()  # hand its socket back before the garbage collector
+    return got
 
 
 def test_chunks_arrive_as_the_function_writes_them(lam: Any) -> None:
-    lam.invoke_with_response_stream(FunctionName="stream", Payload=b'{"chunks": 1}')  # warm
+    events(lam.invoke_with_response_stream(FunctionName="stream", Payload=b'{"chunks": 1}'))
     response = lam.invoke_with_response_stream(
         FunctionName="stream", Payload=json.dumps({"chunks": 4, "interval": 0.3})
     )
@@ -88,7 +92,7 @@ def test_a_prelude_reaches_the_caller_raw(lam: Any) -> None:
     )
     assert response["ResponseStreamContentType"] == PRELUDE_CONTENT_TYPE
     body = b"".join(
-        e["PayloadChunk"]["Payload"] for e in response["EventStream"] if "PayloadChunk" in e
+        e["PayloadChunk"]["Payload"] for _, e in events(response) if "PayloadChunk" in e
     )
     head, sep, rest = body.partition(b"\x00" * 8)
     assert sep
@@ -101,7 +105,7 @@ def test_a_raw_content_type_is_the_stream_content_type(lam: Any) -> None:
         FunctionName="stream", Payload=json.dumps({"chunks": 1, "content_type": "text/csv"})
     )
     assert response["ResponseStreamContentType"] == "text/csv"
-    assert len([e for e in response["EventStream"] if "PayloadChunk" in e]) == 1
+    assert len([e for _, e in events(response) if "PayloadChunk" in e]) == 1
 
 
 def test_a_buffered_function_arrives_as_one_chunk(lam: Any) -> None:
@@ -119,7 +123,7 @@ def test_tail_is_in_invoke_complete(lam: Any) -> None:
         FunctionName="stream", Payload=json.dumps({"chunks": 1}), LogType="Tail"
     )
     rid = response["ResponseMetadata"]["RequestId"]
-    complete = list(response["EventStream"])[-1]["InvokeComplete"]
+    complete = events(response)[-1][1]["InvokeComplete"]
     log = base64.b64decode(complete["LogResult"]).decode()
     assert log.startswith(f"START RequestId: {rid} Version: $LATEST\n")
     assert f"\nEND RequestId: {rid}\n" in log
@@ -129,8 +133,7 @@ def test_tail_is_in_invoke_complete(lam: Any) -> None:
 def test_dry_run_and_event(lam: Any) -> None:
     response = lam.invoke_with_response_stream(FunctionName="stream", InvocationType="DryRun")
     assert response["StatusCode"] == 204
-    assert list(response["EventStream"]) == []
-    response["EventStream"].close()
+    assert events(response) == []
     with pytest.raises(ClientError, match="RequestResponse, DryRun") as info:
         lam.invoke_with_response_stream(FunctionName="stream", InvocationType="Event")
     assert info.value.response["Error"]["Code"] == "ValidationException"
@@ -188,3 +191,46 @@ def test_helper_reads_raw_bytes_and_raises_the_streams_error(lam: Any) -> None:
     assert len(got) == 1  # what arrived before the error
     assert info.value.error_code == "Function.RuntimeError"
     assert info.value.error_details == "failed after 1 chunks"
+
+
+# -- the raw wire: a client that goes away, and the shell's routing ----------------------------
+
+
+def test_a_client_that_disconnects_leaves_the_function_running(dev: DevThread) -> None:
+    import httpx
+
+    from lambda_sse.local.lambda_api.eventstream import EventStreamDecoder
+
+    url = f"{dev.endpoint}/2021-11-15/functions/stream/response-streaming-invocations"
+    body = json.dumps({"chunks": 6, "interval": 0.2}).encode()
+    with httpx.Client(timeout=10) as http, http.stream("POST", url, content=body) as response:
+        assert response.headers["x-amz-executed-version"] == "$LATEST"
+        rid = response.headers["x-amzn-requestid"]
+        decoder = EventStreamDecoder()
+        for data in response.iter_raw():
+            if decoder.feed(data):
+                break  # the first PayloadChunk: hang up
+    deadline = time.monotonic() + 10
+    while not any(r.text.startswith("REPORT") for r in dev.records.records if r.request_id == rid):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    texts = [r.text for r in dev.records.records if r.request_id == rid]
+    assert any("client disconnected: the function keeps running" in t for t in texts)
+    (access,) = [
+        a
+        for a in dev.access
+        if a.target.endswith("response-streaming-invocations")
+        and a.note.startswith("client disconnected")
+    ][-1:]
+    assert access.function == "stream"
+
+
+def test_other_paths_still_reach_the_rest_api(dev: DevThread) -> None:
+    import httpx
+
+    answer = httpx.get(f"{dev.endpoint}/test/nothing-here", timeout=10)
+    assert answer.status_code == 403  # API Gateway's "Missing Authentication Token"
+    assert answer.json() == {"message": "Missing Authentication Token"}
+    other = httpx.get(f"{dev.endpoint}/2015-03-31/functions/", timeout=10)
+    assert other.status_code == 501
+    assert other.headers["x-amzn-errortype"] == "UnsupportedOperationException"

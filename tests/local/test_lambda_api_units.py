@@ -4,7 +4,9 @@ decoder), FunctionName resolution, request parsing and error replies, the log ta
 from __future__ import annotations
 
 import base64
+import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,9 @@ from lambda_sse.local.lambda_api.eventstream import (
 from lambda_sse.local.lambda_api.names import resolve
 from lambda_sse.local.lambda_api.protocol import error_reply, parse_invoke
 from lambda_sse.local.lambda_api.tail import LogTap
+from lambda_sse.local.limiter import TokenBucket
 from lambda_sse.local.logs import LogRecord
-from lambda_sse.local.model import FunctionConfig, HttpRoute, ProjectConfig
+from lambda_sse.local.model import FunctionConfig, HttpRoute, Invocation, ProjectConfig
 
 # The event-stream test vectors shared by the AWS SDKs (aws-sdk-go's eventstream testdata, also
 # in botocore's tests/unit/test_eventstream.py): a payload without headers, and one string
@@ -303,3 +306,76 @@ def test_bad_async_settings_name_the_key(tmp_path: Path, setting: str, key: str)
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as info:
         load_project(tmp_path)
     assert "out of range" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_an_overlapping_http_api_route_is_warned_about_at_start() -> None:
+    from lambda_sse.local.app import _print_table
+    from lambda_sse.local.frontdoor.doors import Reporter
+    from lambda_sse.local.server import Console, DevServer
+
+    catch_all = fn("api", routes=(HttpRoute("ANY", "/{proxy+}", kind="http_api"),))
+    warnings: list[str] = []
+    server = DevServer(
+        project(catch_all), _NoInvoker(), port=0, reporter=Reporter(warning=warnings.append)
+    )
+    await server.start()
+    try:
+        assert server.lambda_endpoint == f"http://127.0.0.1:{server.rest_port}"
+        out = io.StringIO()
+        _print_table(Console(out, color=False), server.project, server, limits=True)
+        line = f"AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{server.rest_port}"
+        assert any(
+            row.startswith("  LAMBDA ") and row.endswith(line)
+            for row in out.getvalue().splitlines()
+        )
+    finally:
+        await server.close()
+    assert len(warnings) == 1
+    assert "HTTP API route ANY /{proxy+} (api) overlaps the Lambda API's paths" in warnings[0]
+
+
+class _NoInvoker:
+    async def invoke(
+        self, function: str, event: bytes, *, buckets: Sequence[TokenBucket] = ()
+    ) -> Invocation:
+        raise AssertionError("not invoked")
+
+
+# -- the function environment ------------------------------------------------------------------
+
+
+def test_functions_get_the_endpoint_and_credentials_as_on_lambda() -> None:
+    from lambda_sse.local.runtimes import LOCAL_CREDENTIALS, reserved_environment
+
+    endpoint = {"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9"}
+    env = reserved_environment(
+        fn("f"), runtime_api="x", region="r", log_stream="l", base_env={}, platform_env=endpoint
+    )
+    assert env["AWS_ENDPOINT_URL_LAMBDA"] == "http://127.0.0.1:9"
+    assert {k: env[k] for k in LOCAL_CREDENTIALS} == LOCAL_CREDENTIALS
+    assert set(LOCAL_CREDENTIALS) == {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    }
+    # The developer's own credentials (or profile) win, so calls to real AWS keep working.
+    mine = {"AWS_ACCESS_KEY_ID": "AKIAME", "AWS_SECRET_ACCESS_KEY": "s"}
+    env = reserved_environment(fn("f"), runtime_api="x", region="r", log_stream="l", base_env=mine)
+    assert (env["AWS_ACCESS_KEY_ID"], "AWS_SESSION_TOKEN" in env) == ("AKIAME", False)
+    env = reserved_environment(
+        fn("f"), runtime_api="x", region="r", log_stream="l", base_env={"AWS_PROFILE": "dev"}
+    )
+    assert "AWS_ACCESS_KEY_ID" not in env
+    # A function's own environment overrides the emulator's endpoint.
+    own = FunctionConfig(
+        name="g",
+        handler="h.h",
+        runtime="python3.12",
+        code_dir=Path("."),
+        environment={"AWS_ENDPOINT_URL_LAMBDA": "http://elsewhere"},
+    )
+    env = reserved_environment(
+        own, runtime_api="x", region="r", log_stream="l", base_env={}, platform_env=endpoint
+    )
+    assert env["AWS_ENDPOINT_URL_LAMBDA"] == "http://elsewhere"

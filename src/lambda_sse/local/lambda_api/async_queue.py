@@ -154,6 +154,7 @@ class AsyncQueue:
                 outcome = await inv.outcome()
                 if outcome.status == "success" and not outcome.trailer_error:
                     condition, error_type = "Success", None
+                    self._log(fn, f"async event succeeded (attempt {attempts})", rid)
                     return
                 error_type = outcome.error_type or outcome.status
                 retries_done = attempts - 1
