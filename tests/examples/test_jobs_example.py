@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from lambda_sse.channels import close_backends_async, open_channel
 from lambda_sse.sse import ServerSentEvent
@@ -189,3 +190,22 @@ async def test_a_step_published_twice_is_shown_once_even_across_a_resume(jobs_ap
     assert await shown(ids[2]) == [("progress", 3), ("done", None)]
     assert await asyncio.wait_for(shown(ids[-2]), 5) == []
     await close_backends_async()
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_be_started_fails_the_job_visibly(tmp_path: Path) -> None:
+    project = copy_example("jobs", tmp_path)
+    config_path = project / "serverless.yml"
+    config = yaml.safe_load(config_path.read_text())
+    config["functions"]["api"]["environment"]["WORKER_FUNCTION"] = "no-such-worker"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    with dev_server(project, tmp_path) as server:
+        reply = httpx.post(
+            f"{server.rest}/dev/jobs", json={"steps": 2, "interval_ms": 0}, timeout=30
+        )
+        assert reply.status_code == 503
+        body = reply.json()
+        assert "ResourceNotFoundException" in body["error"]
+        events = feed(server, body["id"])
+    assert [e.event for e in events] == ["queued", "failed"]
+    assert "could not be started" in json.loads(events[-1].data or "")["reason"]
