@@ -73,3 +73,39 @@ def test_five_jobs_survive_repeated_deadline_cuts(tmp_path: Path) -> None:
         assert job["errors"] >= job["opens"] - 1, job
     assert log.count("Invoke/Event -> worker") == JOBS
     assert screenshot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_reload_mid_job_picks_the_job_up_again(tmp_path: Path) -> None:
+    """Close the laptop, come back: the page remembers the unfinished job, follows it again
+    from the channel's start and ends with every step once."""
+    steps = 12
+    project = copy_example("jobs", tmp_path)
+    with dev_server(project, tmp_path) as server, browser_page(tmp_path / "profile") as page:
+        page.goto(f"{server.rest}/dev/")
+        page.fill("#steps", str(steps))
+        page.fill("#interval", "300")
+        page.click("#start")
+        page.wait_for_function(
+            "Object.values(window.jobs).some((j) => j.steps.length >= 3)", timeout=TIMEOUT_MS
+        )
+        before = page.evaluate("window.jobs")
+        page.reload()
+        page.wait_for_function(
+            "Object.values(window.jobs).every((j) => j.final === 'done')", timeout=TIMEOUT_MS
+        )
+        after = page.evaluate("window.jobs")
+        # A remembered job the server no longer knows (expired): 404, shown closed, forgotten.
+        gone = "f" * 32
+        page.evaluate(
+            f"localStorage.setItem('lambda-sse-jobs', JSON.stringify([{{id: '{gone}'}}]))"
+        )
+        page.reload()
+        page.wait_for_function(f"window.jobs['{gone}'].errors > 0", timeout=TIMEOUT_MS)
+        assert page.locator(".job .state").all_inner_texts() == ["closed"]
+        stored = page.evaluate("JSON.parse(localStorage.getItem('lambda-sse-jobs'))")
+        assert stored == [{"id": gone, "final": "closed"}]
+    assert list(after) == list(before)  # the same job, found in localStorage
+    (job,) = after.values()
+    assert job["steps"] == list(range(1, steps + 1))
+    assert job["opens"] == 1
