@@ -41,7 +41,7 @@ from lambda_sse.sse import ServerSentEvent
 
 SQLITE_POLL = 0.02
 THROUGHPUT_N = 300  # per round; many short alternating rounds, best of each
-THROUGHPUT_ROUNDS = 15
+THROUGHPUT_ROUNDS = 30
 ROUNDS = 2
 
 
