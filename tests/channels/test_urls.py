@@ -91,3 +91,18 @@ def test_names_are_checked_before_the_url() -> None:
         open_channel("", "postgres://nope")
     with pytest.raises(InvalidChannelNameError, match="str"):
         open_channel(3, "memory://")  # type: ignore[arg-type]
+
+
+def test_importing_channels_loads_no_backend() -> None:
+    """A function that uses SQLite never imports redis-py, and none imports sqlite3 until its
+    first SQLite channel."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lambda_sse.channels; "
+        "print(','.join(m for m in ('redis', 'sqlite3', 'lambda_sse.channels.sqlite', "
+        "'lambda_sse.channels.redis') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

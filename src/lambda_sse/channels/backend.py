@@ -77,9 +77,9 @@ class Record(NamedTuple):
 @dataclass(frozen=True)
 class Retention:
     """How much of each channel a backend keeps: at least the last ``max_length`` records and
-    those younger than ``max_age`` seconds; ``None`` turns a limit off. Pruning happens when a
-    record is appended, so an idle channel keeps what it has until its next publish (Redis also
-    lets a whole idle channel expire after ``max_age``)."""
+    those younger than ``max_age`` seconds; ``None`` turns a limit off. Pruning happens when
+    records are appended (a backend may prune lazily, at least every 32 appends), so an idle channel
+    keeps what it has until its next publishes (Redis also lets a whole idle channel expire)."""
 
     max_length: int | None = 10_000
     max_age: float | None = 24 * 3600.0

@@ -5,15 +5,19 @@ the channels. The URL is redis-py's (https://redis.readthedocs.io/en/stable/conn
 ``rediss://`` is TLS, ``redis://:PASSWORD@host:6379/0`` or ``redis://USER:PASSWORD@...`` AUTH,
 plus ``prefix=`` (default ``lambda-sse:``) for the key names, and lambda-sse's retention options.
 
-Layout: channel NAME is one stream, ``PREFIXNAME``; each entry holds its seq (``q``) and the
-event's fields; the end record has ``x``. Ids are the stream's entry ids (``<ms>-<n>``). One Lua
-script appends (https://redis.io/docs/latest/commands/eval/), atomically: it reads the last entry
-(``XREVRANGE + - COUNT 1``) for the seq and the end mark, ``XADD``s with ``MAXLEN ~``, and with an
-age limit trims by ``XTRIM MINID ~`` every AGE_EVERY publishes and ``PEXPIRE``s the stream, so an
-idle channel disappears after ``max_age``; a channel published to again after that starts over
-(its subscribers get the gap event)
-(https://redis.io/docs/latest/commands/xadd/, https://redis.io/docs/latest/commands/xtrim/).
-One round trip, never retried (a retry after a lost reply could store an event twice).
+Layout: channel NAME is one stream, ``PREFIXNAME``. A record's stream id is ``<seq>-0``: the
+channel's sequence number is the id, so ids increase with it and a gap shows in the ids alone.
+A publish is one plain ``XADD`` with that explicit id (and ``MAXLEN ~``), one round trip like a
+bare ``XADD``: each process remembers the next seq of the channels it publishes to, and Redis
+refuses an id not above the stream's last one (https://redis.io/docs/latest/commands/xadd/),
+so when another publisher took that seq, the publisher reads the last entry and tries the next.
+The end record is added by a small Lua script that also sets the stream's last id to the
+largest possible (``XSETID``), so every later publish is refused and finds the end mark.
+Retention by age: each entry holds its publish time (``t``, ms); every AGE_EVERY publishes the
+publisher trims the expired head (``XTRIM MINID``, at most 100 entries per check), and it keeps
+the key's expiry at twice ``max_age`` ahead, so an idle channel disappears (a channel published to
+again after that starts over; its subscribers get the gap event).
+Nothing is retried automatically (a retry after a lost reply could store an event twice).
 Readers ``XREAD COUNT BLOCK`` (https://redis.io/docs/latest/commands/xread/).
 """
 
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import re
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -44,67 +49,123 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
 
 __all__ = ["RedisBackend", "open_backend"]
 
-_ENDED = "LAMBDA_SSE_ENDED"
 _ID = re.compile(r"\d{1,20}-\d{1,20}")
-# Publishes between two trims by age (XTRIM MINID): retention keeps at least max_age anyway,
-# and trimming at every publish would cost a sixth of the publish rate.
+_LAST_ID = "18446744073709551615-18446744073709551615"  # the largest stream id
+# Seconds a socket read may take beyond a read's BLOCK before the server counts as gone.
+_SOCKET_SLACK = 5.0
+# Publishes between two trims by age; entries looked at per trim.
 AGE_EVERY = 16
+_AGE_SCAN = 100
+# Tries of one publish against other publishers that take the same seq.
+_CONFLICTS = 100
 # Connections per event loop, and seconds to wait for a free one.
 ASYNC_MAX_CONNECTIONS = 200
 ASYNC_POOL_WAIT = 20.0
-# Seconds a socket read may take beyond a read's BLOCK before the server counts as gone.
-_SOCKET_SLACK = 5.0
 
-_APPEND = """
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-local seq = 1
-if last then
-  local fields = last[2]  -- q first, x (the end mark) last
-  if fields[#fields - 1] == 'x' then return redis.error_reply('ENDED_MARK') end
-  seq = fields[2] + 1
-end
-local id
-if ARGV[1] == '0' or ARGV[3] == '1' then
-  id = redis.call('XADD', KEYS[1], '*', 'q', seq, unpack(ARGV, 4))
-else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'q', seq, unpack(ARGV, 4))
-end
-if ARGV[2] ~= '0' then
-  if seq % AGE_EVERY == 0 and ARGV[3] ~= '1' then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(now - tonumber(ARGV[2])))
-  end
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+# Append the end record and close the stream for good, atomically (an XADD that fails aborts
+# the script before XSETID). https://redis.io/docs/latest/commands/xsetid/
+_END = """
+local id = redis.call('XADD', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XSETID', KEYS[1], 'LAST_ID')
 return id
-""".replace("ENDED_MARK", _ENDED).replace("AGE_EVERY", str(AGE_EVERY))
+""".replace("LAST_ID", _LAST_ID)
 
 
-def _fields(entry: Entry) -> list[str]:
-    out: list[str] = []
-    if entry.data is not None:
-        out += ("d", entry.data)
-    if entry.event is not None:
-        out += ("e", entry.event)
-    if entry.retry is not None:
-        out += ("r", str(entry.retry))
-    if entry.comment is not None:
-        out += ("c", entry.comment)
-    return out
+def _seq(id: str) -> int:
+    return int(id.partition("-")[0])
 
 
 def _record(id: str, fields: dict[str, str]) -> Record:
     retry = fields.get("r")
     return Record(
         id,
-        int(fields["q"]),
+        _seq(id),
         fields.get("d"),
         fields.get("e"),
         None if retry is None else int(retry),
         fields.get("c"),
-        "q" in fields and "x" in fields,
+        "x" in fields,
     )
+
+
+def _records(reply: Any) -> list[Record]:
+    # XREAD answers [[stream, [(id, {field: value}), ...]]] (RESP2) or {stream: [...]} (RESP3).
+    if not reply:
+        return []
+    entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+    if entries and isinstance(entries[0], list) and len(entries) == 1:
+        entries = entries[0]  # RESP3 wraps the list once more
+    return [_record(id, fields) for id, fields in entries]
+
+
+def _conflict(exc: BaseException) -> bool:
+    """Redis refused the explicit id: another publisher took this seq (or the channel ended)."""
+    text = str(exc)
+    return isinstance(exc, _redis.ResponseError) and (
+        "equal or smaller" in text or "exhausted the last possible ID" in text
+    )
+
+
+class _Plan:
+    """The sans-IO half of a publish: which id to try, what to do after, per channel."""
+
+    def __init__(self, retention: Retention) -> None:
+        self.max_length = retention.max_length
+        self.max_age_ms = None if retention.max_age is None else int(retention.max_age * 1000)
+        self.next_seq: dict[str, int] = {}
+        self.expiry_set: dict[str, float] = {}
+
+    def fields(self, entry: Entry, now_ms: int) -> dict[str, str]:
+        out: dict[str, str] = {"t": str(now_ms)}
+        if entry.data is not None:
+            out["d"] = entry.data
+        if entry.event is not None:
+            out["e"] = entry.event
+        if entry.retry is not None:
+            out["r"] = str(entry.retry)
+        if entry.comment is not None:
+            out["c"] = entry.comment
+        if entry.end:
+            out["x"] = "1"
+        return out
+
+    def top(self, channel: str, rows: list[Any]) -> int:
+        """The next seq from the stream's last entry (XREVRANGE + - COUNT 1)."""
+        if not rows:
+            seq = 1
+        else:
+            id, fields = rows[0]
+            if "x" in fields:
+                raise ChannelEndedError(f"channel {channel!r} has ended: publish refused")
+            seq = _seq(id) + 1 if _ID.fullmatch(id) else 1
+        self.next_seq[channel] = seq
+        return seq
+
+    def needs_expiry(self, channel: str, now: float) -> bool:
+        if self.max_age_ms is None:
+            return False
+        # The key expires 2 x max_age after the last refresh, refreshed at least every
+        # max_age / 2: every record lives at least max_age.
+        if now - self.expiry_set.get(channel, -1e18) < self.max_age_ms / 2000:
+            return False
+        self.expiry_set[channel] = now
+        return True
+
+    def age_cut(self, rows: list[Any], now_ms: int) -> str | None:
+        """The MINID that drops the expired head of ``rows`` (the oldest entries), if any."""
+        assert self.max_age_ms is not None
+        cutoff = now_ms - self.max_age_ms
+        cut: str | None = None
+        for id, fields in rows:
+            if int(fields.get("t", now_ms)) >= cutoff or "x" in fields:
+                # Keep this one and everything after it; drop what came before, if anything.
+                return None if cut is None else str(id)
+            cut = id
+        return None if cut is None else f"{_seq(cut) + 1}-0"  # every scanned entry expired
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class RedisBackend:
@@ -126,26 +187,23 @@ class RedisBackend:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
         )
-        max_length = retention.max_length or 0
-        max_age_ms = 0 if retention.max_age is None else max(1, int(retention.max_age * 1000))
-        self._trim = [str(max_length), str(max_age_ms)]
+        self._plan = _Plan(retention)
 
-    def _keys(self, channel: str) -> list[str]:
-        return [f"{self.prefix}{channel}"]
-
-    def _args(self, entry: Entry) -> list[str]:
-        fields = _fields(entry)
-        if entry.end:
-            fields += ("x", "1")
-        return [*self._trim, "1" if entry.end else "0", *fields]
+    def _key(self, channel: str) -> str:
+        return f"{self.prefix}{channel}"
 
     def _fail(self, what: str, exc: BaseException) -> ChannelUnavailableError:
         return ChannelUnavailableError(f"Redis channels at {self.display_url}: {what}: {exc}")
 
-    def _translate(self, what: str, channel: str, exc: BaseException) -> Exception:
-        if isinstance(exc, _redis.ResponseError) and _ENDED in str(exc):
-            return ChannelEndedError(f"channel {channel!r} has ended: publish refused")
-        return self._fail(what, exc)
+    def _too_busy(self, channel: str) -> ChannelUnavailableError:
+        return ChannelUnavailableError(
+            f"channel {channel!r}: {_CONFLICTS} publishers in a row took the next id first"
+        )
+
+    def _xadd_args(self, entry: Entry) -> dict[str, Any]:
+        if entry.end or self._plan.max_length is None:
+            return {}
+        return {"maxlen": self._plan.max_length, "approximate": True}
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -160,13 +218,14 @@ class RedisBackend:
         }
 
     def _client(self) -> _redis.Redis:
-        if self._sync is not None:
-            return self._sync
+        client = self._sync
+        if client is not None:
+            return client
         with self._lock:
             if self._sync is None:
                 client = _redis.Redis.from_url(self._base, **self._client_options())
+                self._sync_end = client.register_script(_END)
                 self._sync = client
-                self._sync_append = client.register_script(_APPEND)
             return self._sync
 
     def _aclient(self) -> Any:
@@ -175,37 +234,75 @@ class RedisBackend:
         if entry is None:
             options = self._client_options()
             options["retry"] = _aredis.retry.Retry(NoBackoff(), 0)
+            # An asyncio socket timeout arms a timer per command, a third of a publish's cost:
+            # reads get their own bound (read_async), a dead peer is found by TCP keepalive.
+            if "socket_timeout" not in self._options:
+                options["socket_timeout"] = None
+            options.setdefault("socket_keepalive", True)
             # Subscribers at a channel's head share one read (see channel.py); catching up they
             # queue for a connection rather than open one each, or fail past a limit.
             options.setdefault("max_connections", ASYNC_MAX_CONNECTIONS)
             options.setdefault("timeout", ASYNC_POOL_WAIT)
             pool = _aredis.BlockingConnectionPool.from_url(self._base, **options)
             client = _aredis.Redis(connection_pool=pool)
-            entry = self._async[loop] = (client, client.register_script(_APPEND))
+            entry = self._async[loop] = (client, client.register_script(_END))
         return entry
 
     # -- blocking API --------------------------------------------------------------------------
 
     def append(self, channel: str, entry: Entry) -> str:
-        self._client()
+        client = self._client()
+        key = self._key(channel)
+        plan = self._plan
+        now_ms = _now_ms()
+        fields = plan.fields(entry, now_ms)
         try:
-            id: str = self._sync_append(keys=self._keys(channel), args=self._args(entry))
+            for _ in range(_CONFLICTS):
+                seq = plan.next_seq.get(channel)
+                if seq is None:
+                    seq = plan.top(channel, list(client.xrevrange(key, count=1) or []))
+                try:
+                    if entry.end:
+                        flat = [v for pair in fields.items() for v in pair]
+                        id: str = self._sync_end(keys=[key], args=[f"{seq}-0", *flat])
+                    else:
+                        added = client.xadd(key, fields, id=f"{seq}-0", **self._xadd_args(entry))  # type: ignore[arg-type]
+                        id = str(added)
+                except _redis.ResponseError as exc:
+                    if not _conflict(exc):
+                        raise
+                    plan.next_seq.pop(channel, None)
+                    continue
+                plan.next_seq[channel] = seq + 1
+                self._maintain(client, key, channel, seq, now_ms)
+                return id
         except _redis.RedisError as exc:
-            raise self._translate("publish", channel, exc) from exc
-        return id
+            plan.next_seq.pop(channel, None)  # stored or not, the next publish looks again
+            raise self._fail("publish", exc) from exc
+        raise self._too_busy(channel)
 
-    def _xread_args(self, after: str, limit: int, block: float) -> dict[str, Any]:
-        return {
-            "count": limit,
-            "block": None if block <= 0 else max(1, int(block * 1000)),
-        }
+    def _maintain(
+        self, client: _redis.Redis, key: str, channel: str, seq: int, now_ms: int
+    ) -> None:
+        plan = self._plan
+        if plan.max_age_ms is None:
+            return
+        if plan.needs_expiry(channel, time.monotonic()):
+            client.pexpire(key, 2 * plan.max_age_ms)
+        if seq % AGE_EVERY == 0 and plan.age_cut(list(client.xrange(key, count=1) or []), now_ms):
+            cut = plan.age_cut(list(client.xrange(key, count=_AGE_SCAN) or []), now_ms)
+            if cut is not None:
+                client.xtrim(key, minid=cut, approximate=False)
+
+    def _xread_args(self, limit: int, block: float) -> dict[str, Any]:
+        return {"count": limit, "block": None if block <= 0 else max(1, int(block * 1000))}
 
     def read(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
-        client = self._client()
-        stream = self._keys(channel)[0]
         start = after if _ID.fullmatch(after) else "0-0"
         try:
-            reply = client.xread({stream: start}, **self._xread_args(after, limit, block))
+            reply = self._client().xread(
+                {self._key(channel): start}, **self._xread_args(limit, block)
+            )
         except _redis.RedisError as exc:
             raise self._fail("read", exc) from exc
         return _records(reply)
@@ -214,10 +311,10 @@ class RedisBackend:
         if not _ID.fullmatch(id):
             return None
         try:
-            rows = self._client().xrange(self._keys(channel)[0], id, id, count=1)
+            rows = self._client().xrange(self._key(channel), id, id, count=1)
         except _redis.RedisError as exc:
             raise self._fail("find", exc) from exc
-        return int(rows[0][1]["q"]) if rows else None  # type: ignore[index]
+        return _seq(id) if rows else None
 
     def close(self) -> None:
         with self._lock:
@@ -237,20 +334,60 @@ class RedisBackend:
     # -- async API -----------------------------------------------------------------------------
 
     async def append_async(self, channel: str, entry: Entry) -> str:
-        _, script = self._aclient()
+        client, end_script = self._aclient()
+        key = self._key(channel)
+        plan = self._plan
+        now_ms = _now_ms()
+        fields = plan.fields(entry, now_ms)
         try:
-            id: str = await script(keys=self._keys(channel), args=self._args(entry))
+            for _ in range(_CONFLICTS):
+                seq = plan.next_seq.get(channel)
+                if seq is None:
+                    seq = plan.top(channel, await client.xrevrange(key, count=1))
+                try:
+                    if entry.end:
+                        flat = [v for pair in fields.items() for v in pair]
+                        id: str = await end_script(keys=[key], args=[f"{seq}-0", *flat])
+                    else:
+                        id = await client.xadd(key, fields, id=f"{seq}-0", **self._xadd_args(entry))
+                except _redis.ResponseError as exc:
+                    if not _conflict(exc):
+                        raise
+                    plan.next_seq.pop(channel, None)
+                    continue
+                plan.next_seq[channel] = seq + 1
+                await self._maintain_async(client, key, channel, seq, now_ms)
+                return id
         except _redis.RedisError as exc:
-            raise self._translate("publish", channel, exc) from exc
-        return id
+            plan.next_seq.pop(channel, None)
+            raise self._fail("publish", exc) from exc
+        raise self._too_busy(channel)
+
+    async def _maintain_async(
+        self, client: Any, key: str, channel: str, seq: int, now_ms: int
+    ) -> None:
+        plan = self._plan
+        if plan.max_age_ms is None:
+            return
+        if plan.needs_expiry(channel, time.monotonic()):
+            await client.pexpire(key, 2 * plan.max_age_ms)
+        if seq % AGE_EVERY == 0 and plan.age_cut(await client.xrange(key, count=1), now_ms):
+            # The oldest entry has expired: look at more of the head.
+            cut = plan.age_cut(await client.xrange(key, count=_AGE_SCAN), now_ms)
+            if cut is not None:
+                await client.xtrim(key, minid=cut, approximate=False)
 
     async def read_async(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
         client, _ = self._aclient()
-        stream = self._keys(channel)[0]
         start = after if _ID.fullmatch(after) else "0-0"
         try:
-            reply = await client.xread({stream: start}, **self._xread_args(after, limit, block))
+            async with asyncio.timeout(block + _SOCKET_SLACK):
+                reply = await client.xread(
+                    {self._key(channel): start}, **self._xread_args(limit, block)
+                )
         except _redis.RedisError as exc:
+            raise self._fail("read", exc) from exc
+        except TimeoutError as exc:  # the server stopped answering: a dead connection
             raise self._fail("read", exc) from exc
         return _records(reply)
 
@@ -259,10 +396,10 @@ class RedisBackend:
             return None
         client, _ = self._aclient()
         try:
-            rows = await client.xrange(self._keys(channel)[0], id, id, count=1)
+            rows = await client.xrange(self._key(channel), id, id, count=1)
         except _redis.RedisError as exc:
             raise self._fail("find", exc) from exc
-        return int(rows[0][1]["q"]) if rows else None
+        return _seq(id) if rows else None
 
     async def close_async(self) -> None:
         """Close this event loop's client (and the blocking one)."""
@@ -274,16 +411,6 @@ class RedisBackend:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-
-
-def _records(reply: Any) -> list[Record]:
-    # XREAD answers [[stream, [(id, {field: value}), ...]]] (RESP2) or {stream: [...]} (RESP3).
-    if not reply:
-        return []
-    entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
-    if entries and isinstance(entries[0], list) and len(entries) == 1:
-        entries = entries[0]  # RESP3 wraps the list once more
-    return [_record(id, fields) for id, fields in entries]
 
 
 def open_backend(url: ChannelURL) -> RedisBackend:
