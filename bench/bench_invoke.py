@@ -5,8 +5,8 @@ function's Function URL (RESPONSE_STREAM) on the same server, in the same run. L
   notes the arrival of the first ``PayloadChunk`` (boto3) or the first body bytes (httpx on the
   Function URL) on the same machine's clock (p50 and p99 of warm invocations, alternated);
 - events/s: the function writes 20,000 SSE events, one write each; the client reads to the end
-  (boto3's event-stream parser; also httpx reading the raw event stream, which shows what the
-  emulator sends without botocore's parsing in the client).
+  and counts the events (boto3's event-stream parser; also httpx reading the raw event stream,
+  which shows what the emulator sends without botocore's parsing in the client).
 """
 
 from __future__ import annotations
@@ -138,9 +138,13 @@ def rate_via_invoke(client: Any) -> float:
     response = client.invoke_with_response_stream(
         FunctionName="stream", Payload=json.dumps({"n": EVENTS}).encode()
     )
-    chunks = sum(1 for event in response["EventStream"] if "PayloadChunk" in event)
+    events = sum(
+        event["PayloadChunk"]["Payload"].count(b"data: ")
+        for event in response["EventStream"]
+        if "PayloadChunk" in event
+    )
     elapsed = time.perf_counter() - start
-    assert chunks >= EVENTS, chunks  # one PayloadChunk per write
+    assert events == EVENTS, events
     return EVENTS / elapsed
 
 
@@ -155,7 +159,7 @@ def rate_via_raw_stream(http: httpx.Client, endpoint: str) -> float:
         for chunk in response.iter_raw():
             size += len(chunk)
     elapsed = time.perf_counter() - start
-    assert size > EVENTS * 100, size  # every event framed (about 120 bytes each)
+    assert size >= EVENTS * 9, size
     return EVENTS / elapsed
 
 
@@ -247,8 +251,10 @@ def main() -> None:
         "First chunk: the function stamps `time.time()` just before its first write; the client "
         f"(boto3 `invoke_with_response_stream`, or httpx on the URL) times the arrival of the "
         f"first `PayloadChunk` or body bytes ({ROUNDS} warm invocations each). Events/s: "
-        f"{EVENTS:,} SSE events, one write each, read to the end (best of {RATE_ROUNDS}); each "
-        "write is one `PayloadChunk` event of about 120 bytes on the wire.\n"
+        f"{EVENTS:,} SSE events, one write each, read to the end (best of {RATE_ROUNDS}); "
+        "writes that queue up behind the reader travel together in one `PayloadChunk` (the "
+        "Function URL path sends each chunk as its own HTTP chunk), which is why the Invoke API "
+        "can outrun the baseline here.\n"
     )
     print(
         markdown_table(

@@ -234,6 +234,12 @@ def test_payload_over_6_mb(lam: Any) -> None:
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
 
 
+def test_payload_over_the_ports_own_limit_is_still_lambdas_error(lam: Any) -> None:
+    # Over the REST port's 10 MB, refused before the body is read, still as Lambda refuses it.
+    with pytest.raises(lam.exceptions.RequestTooLargeException, match="6291456 bytes"):
+        lam.invoke(FunctionName="echo", Payload=b'"' + b"x" * (11 * 1000 * 1000) + b'"')
+
+
 def test_async_payload_over_1_mb(lam: Any) -> None:
     with pytest.raises(lam.exceptions.RequestTooLargeException):
         lam.invoke(

@@ -186,3 +186,37 @@ def test_lambda_sse_dev_serves_the_lambda_api_to_its_functions(tmp_path: Path) -
                 os.killpg(process.pid, signal.SIGKILL)
     text = log.read_text()
     assert "retry 2 of 2 in 0.12 s (AWS waits 120 s)" in text
+
+
+def test_aws_javascript_sdk_reads_the_stream() -> None:
+    """A third client with its own event-stream parser: npm @aws-sdk/client-lambda."""
+    from tests.conftest import IN_CI, require_tool
+
+    node = require_tool("node")
+    modules = Path(__file__).resolve().parent.parent / "node" / "node_modules"
+    if not (modules / "@aws-sdk" / "client-lambda").is_dir():
+        message = "@aws-sdk/client-lambda is not installed: run `cd tests/node && npm install`"
+        if IN_CI:
+            raise AssertionError(f"CI=true and {message}")
+        import pytest
+
+        pytest.skip(message)
+    with DevThread(PROJECT) as dev:
+        done = subprocess.run(
+            [node, str(modules.parent / "invoke_client.mjs")],  # beside node_modules (ESM)
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "AWS_ENDPOINT_URL_LAMBDA": dev.endpoint},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["invoke"]["status"] == 200
+    assert out["invoke"]["payload"] == {"from": "node"}
+    assert "END RequestId: " in out["invoke"]["tail"]
+    assert out["stream"]["contentType"] == "application/octet-stream"
+    body = "".join(e.get("chunk", "") for e in out["stream"]["events"])
+    assert body.count("data: ") == 3
+    assert out["stream"]["events"][-1] == {
+        "complete": {"ErrorCode": "Function.RuntimeError", "ErrorDetails": "failed after 3 chunks"}
+    }
+    assert out["error"]["name"] == "ResourceNotFoundException"
+    assert out["error"]["status"] == 404

@@ -33,7 +33,7 @@ from lambda_sse.local.frontdoor.doors import (
 from lambda_sse.local.frontdoor.http import Door, Limits, Listener, serve
 from lambda_sse.local.frontdoor.replies import Reply, apigw_error
 from lambda_sse.local.lambda_api.async_queue import AsyncQueue
-from lambda_sse.local.lambda_api.door import LambdaApiDoor
+from lambda_sse.local.lambda_api.door import LambdaApiDoor, too_large_reply
 from lambda_sse.local.lambda_api.invoker import LambdaInvoker
 from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import Invoker, ProjectConfig
@@ -176,6 +176,7 @@ class DevServer:
             max_body=REST_PAYLOAD_LIMIT,
             head_reply=head_limit_reply("rest"),
             body_reply=apigw_error(413, "Request Too Long"),
+            body_reply_for=too_large_reply,  # the Lambda API's paths answer as Lambda does
         )
         lambda_api = LambdaApiDoor(
             self.project,

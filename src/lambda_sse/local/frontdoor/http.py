@@ -42,6 +42,15 @@ class Limits:
     max_body: int
     head_reply: Reply
     body_reply: Reply
+    # Another answer for some paths (the Lambda API's on the REST port), by request target.
+    body_reply_for: Callable[[str], Reply | None] | None = None
+
+    def too_large(self, target: bytes) -> Reply:
+        if self.body_reply_for is not None:
+            reply = self.body_reply_for(target.decode("latin-1"))
+            if reply is not None:
+                return reply
+        return self.body_reply
 
 
 class RequestTooLarge(LambdaSSEError):
@@ -163,11 +172,11 @@ async def _read_request(
                 raise RequestTooLarge(limits.head_reply)
             length = _content_length(event)
             if length is not None and length > limits.max_body:
-                raise RequestTooLarge(limits.body_reply)
+                raise RequestTooLarge(limits.too_large(event.target))
         elif isinstance(event, h11.Data):
             body += event.data
             if len(body) > limits.max_body:
-                raise RequestTooLarge(limits.body_reply)
+                raise RequestTooLarge(limits.too_large(head.target if head else b""))
         elif isinstance(event, h11.EndOfMessage):
             assert head is not None
             peer = writer.get_extra_info("peername")

@@ -10,18 +10,21 @@ AWS SDKs) at ``lambda-sse dev``. What each answer looks like: :mod:`.protocol`.
   prelude included, as on AWS.
 - ``Event``: 202 at once; :class:`~.async_queue.AsyncQueue` runs it with AWS's retries.
 - ``DryRun``: 204 once the name resolves.
-- ``InvokeWithResponseStream``: a ``PayloadChunk`` event per chunk the function writes, sent
-  as it comes, then ``InvokeComplete`` (with ``ErrorCode`` and ``ErrorDetails`` when the
-  function failed, mid-stream included, and ``LogResult`` with ``Tail``). The HTTP content type
-  is the function's (``ResponseStreamContentType``).
+- ``InvokeWithResponseStream``: ``PayloadChunk`` events with the function's chunks, sent as
+  they come (chunks that queued up behind a slow reader go together), then ``InvokeComplete``
+  (with ``ErrorCode`` and ``ErrorDetails`` when the function failed, mid-stream included, and
+  ``LogResult`` with ``Tail``). The HTTP content type is the function's
+  (``ResponseStreamContentType``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from lambda_sse import aws
 from lambda_sse.errors import LambdaAPIError, LambdaSSEError
@@ -43,12 +46,28 @@ from lambda_sse.local.lambda_api.protocol import (
 from lambda_sse.local.lambda_api.tail import LogTap
 from lambda_sse.local.model import Invocation, InvocationOutcome, ProjectConfig, Throttled
 
-__all__ = ["STREAM_LIMIT", "LambdaApiDoor", "overlapping_routes"]
+__all__ = ["STREAM_LIMIT", "LambdaApiDoor", "overlapping_routes", "too_large_reply"]
 
 # A streamed response may reach 200 MB
 # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html).
 STREAM_LIMIT = 200 * 1024 * 1024
 _VERSION = "$LATEST"
+_GATHER_LIMIT = 1024 * 1024  # bytes gathered into one PayloadChunk at most
+
+
+def too_large_reply(target: str) -> Reply | None:
+    """What a Lambda API path answers to a body over the port's own limit (the REST API's
+    10 MB), before it is read: Lambda's ``RequestTooLargeException``. ``None`` for other
+    paths."""
+    if not is_lambda_api(target.partition("?")[0]):
+        return None
+    error = LambdaAPIError(
+        "RequestTooLargeException",
+        413,
+        f"Request must be smaller than {aws.SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction "
+        "operation",
+    )
+    return error_reply(error, str(uuid.uuid4()))
 
 
 def overlapping_routes(project: ProjectConfig) -> list[str]:
@@ -223,13 +242,15 @@ class LambdaApiDoor:
         sent = 0
         try:
             if head is not None:
-                async for chunk in inv.body():
-                    sent += len(chunk)
-                    if sent > STREAM_LIMIT:
-                        cut = f"response over {STREAM_LIMIT} bytes"
-                        inv.detach()
-                        break
-                    await responder.send(payload_chunk(chunk))
+                # aclosing: a break or a client gone stops the gathering task at once.
+                async with contextlib.aclosing(_gathered(inv.body())) as frames:
+                    async for chunk in frames:
+                        sent += len(chunk)
+                        if sent > STREAM_LIMIT:
+                            cut = f"response over {STREAM_LIMIT} bytes"
+                            inv.detach()
+                            break
+                        await responder.send(payload_chunk(chunk))
             outcome = await inv.outcome()
             code, details = _stream_error(outcome, cut)
             await responder.send(invoke_complete(code, details, self._log_result(call, request_id)))
@@ -257,6 +278,51 @@ def _stream_error(outcome: InvocationOutcome, cut: str | None) -> tuple[str | No
         if isinstance(document, dict) and isinstance(document.get("errorMessage"), str):
             details = document["errorMessage"]
     return code, details
+
+
+async def _gathered(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """``chunks`` as they come, except that those that arrive while the previous one is still
+    being sent (a client reading slower than the function writes) go out together, as one
+    ``PayloadChunk``: nothing waits for a later chunk, and a slow reader is not sent thousands of
+    tiny events. At most ``_GATHER_LIMIT`` bytes are held; then the function is held back."""
+    pending = bytearray()
+    more = asyncio.Event()
+    room = asyncio.Event()
+    room.set()
+    finished = False
+
+    async def pump() -> None:
+        nonlocal finished
+        try:
+            async for chunk in chunks:
+                pending.extend(chunk)
+                more.set()
+                if len(pending) >= _GATHER_LIMIT:
+                    room.clear()
+                    await room.wait()
+        finally:
+            finished = True
+            more.set()
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            if pending:
+                data = bytes(pending)
+                pending.clear()
+                room.set()
+                yield data
+            elif finished:
+                break
+            else:
+                more.clear()
+                await more.wait()
+        task.result()  # the body's own error, if it ended with one
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _collect(chunks: AsyncIterator[bytes], cap: int) -> bytes | None:

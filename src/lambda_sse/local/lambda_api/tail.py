@@ -53,7 +53,10 @@ class LogTap:
             rid = next(iter(open_ids))
         elif record.kind == "platform":
             if text.startswith("START RequestId: "):
-                self._open.setdefault(record.function, set()).add(rid)
+                open_ids = self._open.setdefault(record.function, set())
+                if len(open_ids) >= _REMEMBERED:  # REPORTs went missing (the emulator failed)
+                    open_ids.clear()
+                open_ids.add(rid)
             elif text.startswith("REPORT RequestId: "):
                 open_ids = self._open.get(record.function)
                 if open_ids is not None:
