@@ -78,6 +78,9 @@ def test_a_job_runs_in_the_worker_and_its_feed_replays_and_resumes(server: DevSe
     assert feed(server, job_id, events[-1].id or "") == []
     # An id this job never gave: the whole feed again, not an empty or endless stream.
     assert steps_of(feed(server, job_id, "999999")) == [1, 2, 3, 4, 5]
+    # The console said where the channels live instead of the configured table.
+    assert "api, worker name a DynamoDB table on AWS" in server.output()
+    assert ".lambda-sse/channels.db" in server.output()
 
 
 @pytest.mark.slow

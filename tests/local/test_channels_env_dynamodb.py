@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_sse.local.channels import names_an_aws_table, with_channels_url
+from lambda_sse.local.channels import aws_table_notice, names_an_aws_table, with_channels_url
 from lambda_sse.local.config import load_project
 from lambda_sse.local.model import FunctionConfig, ProjectConfig
 
@@ -55,3 +55,13 @@ def test_the_jobs_example_runs_on_sqlite_under_dev(config: str) -> None:
     project = with_channels_url(load_project(ROOT / "examples" / "jobs", config))
     urls = {fn.environment["LAMBDA_SSE_CHANNELS_URL"] for fn in project.functions}
     assert urls == {f"sqlite:///{(ROOT / 'examples' / 'jobs').resolve()}/.lambda-sse/channels.db"}
+
+
+def test_dev_says_which_tables_it_replaces(tmp_path: Path) -> None:
+    project = _project(tmp_path, "dynamodb://jobs")
+    notice = aws_table_notice(project)
+    assert notice is not None
+    assert notice.startswith("channels: f name a DynamoDB table on AWS")
+    assert "--channels-url" in notice
+    assert aws_table_notice(project, "sqlite:///x.db") is None
+    assert aws_table_notice(_project(tmp_path, "redis://h/0")) is None

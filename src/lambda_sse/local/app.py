@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lambda_sse import aws
 from lambda_sse.errors import ConfigError
-from lambda_sse.local.channels import with_channels_url
+from lambda_sse.local.channels import aws_table_notice, with_channels_url
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Reporter
 from lambda_sse.local.lambda_api.async_queue import AsyncQueue, AsyncResult
@@ -88,6 +88,8 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     started = time.monotonic()
     console = console or Console()
     project = _load(options.directory, options.config, options.options, console)
+    if notice := aws_table_notice(project, options.channels_url):
+        console.line(notice)
     project = with_channels_url(project, options.channels_url)
     reporter = Reporter(access=console.access, warning=console.warning)
     stop = asyncio.Event()

@@ -23,6 +23,7 @@ from lambda_sse.local.model import ProjectConfig
 __all__ = [
     "CHANNELS_DIR",
     "ENV_VAR",
+    "aws_table_notice",
     "default_channels_url",
     "names_an_aws_table",
     "with_channels_url",
@@ -42,6 +43,23 @@ def names_an_aws_table(url: str) -> bool:
     """A ``dynamodb://`` URL that would reach AWS itself (no ``endpoint_url`` option)."""
     parts = urlsplit(url.strip())
     return parts.scheme.lower() == "dynamodb" and not parse_qs(parts.query).get("endpoint_url")
+
+
+def aws_table_notice(project: ProjectConfig, override: str | None = None) -> str | None:
+    """The console line saying which functions' configured DynamoDB table is replaced by the
+    local default, or None when none is."""
+    if override is not None:
+        return None
+    replaced = [
+        fn.name for fn in project.functions if names_an_aws_table(fn.environment.get(ENV_VAR, ""))
+    ]
+    if not replaced:
+        return None
+    return (
+        f"channels: {', '.join(replaced)} name a DynamoDB table on AWS in {ENV_VAR}; "
+        f"locally they use {default_channels_url(project)} "
+        "(--channels-url URL to choose another backend)"
+    )
 
 
 def with_channels_url(project: ProjectConfig, override: str | None = None) -> ProjectConfig:
