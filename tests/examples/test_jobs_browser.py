@@ -3,7 +3,7 @@
 deadline again and again, and every step shown exactly once.
 
 The API function gets a 4 s timeout and ends each stream 2.5 s before it (so about 1.5 s in),
-after a ``retry: 1000`` hint; a job of 16 steps 500 ms apart lasts 8 s, so every feed is cut at
+after a ``retry: 1000`` hint; a job of 20 steps 500 ms apart lasts 10 s, so every feed is cut at
 least 3 times and the browser reconnects with ``Last-Event-ID`` each time.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from tests.examples.devserver import DevServer, copy_example, dev_server
 from tests.examples.test_browser import browser_page
 
-JOBS, STEPS, INTERVAL_MS = 5, 16, 500
+JOBS, STEPS, INTERVAL_MS = 5, 20, 500
 TIMEOUT_MS = 90_000
 
 
