@@ -19,8 +19,8 @@ gap tracking and a grace period to be safe. A conditional write is also one writ
 where the counter costs two; a publisher remembers its last number, so it reads the latest only
 on its first publish to a channel and after losing a race.
 
-**Reads** are strongly consistent: an eventually consistent read "might not reflect the results
-of a recently completed write"
+**Reads** are strongly consistent: an eventually consistent read may miss a write that has
+just completed
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html),
 and the argument above needs every earlier write visible. DynamoDB cannot block a read, so a
 waiting reader polls on :class:`~lambda_sse.channels.polling.PollSchedule`: a quarter of the
@@ -28,9 +28,8 @@ time since the channel's last news, between 0.1 s and 1 s. The last news is when
 record this process read or wrote was written (each item carries its write time ``at``), so a
 subscriber that replays or resumes an idle channel polls slowly from its first read. Events a
 second apart are delivered within about 0.25 s; an idle subscriber makes at most one read a
-second (60 a minute, each one read unit: "queries that do not return results consume the
-minimum read capacity units",
-https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
+second (60 a minute, each one read unit: a Query that finds nothing is still charged the
+minimum read, https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
 
 **Retention**: ``max_length`` is kept by deleting record ``n - max_length`` when record ``n`` is
 written; ``max_age`` by the TTL attribute ``expires`` (whole seconds after the write) and, since
