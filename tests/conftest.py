@@ -28,6 +28,7 @@ INSTALL_HINTS = {
     "curl": f"{_SYSTEM_DEPS}, or apt-get install curl",
     "chromium": f"{_SYSTEM_DEPS}, or apt-get install chromium",
     "unzip": f"{_SYSTEM_DEPS}, or apt-get install unzip",
+    "redis-server": f"{_SYSTEM_DEPS}, or apt-get install redis-server",
 }
 NODE_RIC_HINT = (
     "./scripts/test installs it with npm (or run `cd tests/node && npm install`); its native "

@@ -23,6 +23,8 @@ EXTRAS = {
     "local/": "local",
     "cli.py": "local",
     "iam.py": "iam",
+    "channels/redis.py": "redis",
+    "channels/dynamodb.py": "dynamodb",
 }
 
 

@@ -190,3 +190,17 @@ ASYNC_THROTTLE_BACKOFF_MAX = 300.0
 # botocore and the other AWS SDKs read a service's endpoint from AWS_ENDPOINT_URL_<SERVICE_ID>
 # (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
 ENDPOINT_URL_LAMBDA = "AWS_ENDPOINT_URL_LAMBDA"
+
+# -- DynamoDB (the dynamodb:// channel backend) ------------------------------------------------
+# Item size, names and values included
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items).
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+# Table names: 3-255 characters of a-z, A-Z, 0-9, "_", "-", "."
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html).
+DYNAMODB_TABLE_NAME_MIN = 3
+DYNAMODB_TABLE_NAME_MAX = 255
+# One read unit reads up to 4 KB strongly consistent (half a unit eventually consistent); one
+# write unit writes up to 1 KB
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
+DYNAMODB_READ_UNIT_BYTES = 4 * 1024
+DYNAMODB_WRITE_UNIT_BYTES = 1024

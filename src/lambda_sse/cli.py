@@ -2,7 +2,8 @@
 
 ``lambda-sse dev`` and ``lambda-sse invoke`` run the emulator (:mod:`lambda_sse.local.app`);
 ``lambda-sse package`` builds a deployment zip (:mod:`lambda_sse.packaging`); ``lambda-sse init``
-writes a new project (:mod:`lambda_sse.scaffold`). Heavy modules are
+writes a new project (:mod:`lambda_sse.scaffold`); ``publish`` and ``tail`` use a channel
+(:mod:`lambda_sse.channels.cli`). Heavy modules are
 imported only by the subcommand that needs them. A user mistake (a bad config, a missing file, a
 busy port) prints one line and exits 2, never a traceback.
 """
@@ -181,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--profile", help="the AWS profile whose credentials AWS_IAM Function URLs trust"
     )
+    dev.add_argument(
+        "--channels-url",
+        metavar="URL",
+        help="LAMBDA_SSE_CHANNELS_URL for every function, over its config (default: the config's, "
+        "else sqlite under DIR/.lambda-sse/)",
+    )
 
     invoke = commands.add_parser(
         "invoke",
@@ -195,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("--event", metavar="FILE", help="JSON event file, or - for stdin")
     _invoke_type_arguments(invoke)
     _project_arguments(invoke)
+
+    from lambda_sse.channels import cli as channels_cli
+
+    channels_cli.add_commands(commands)
 
     packaging = _packaging()
     if packaging is not None:
@@ -221,6 +232,16 @@ def _options(args: argparse.Namespace) -> dict[str, str]:
     return options
 
 
+def _channels_url(url: str | None) -> str | None:
+    """Check --channels-url now: a bad URL is a usage error, not a failure in every function."""
+    if url is None:
+        return None
+    from lambda_sse.channels.urls import parse_url
+
+    parse_url(url)
+    return url
+
+
 def _run(args: argparse.Namespace) -> int:
     from lambda_sse.local.app import DevOptions, InvokeOptions, run_dev, run_invoke
 
@@ -241,6 +262,7 @@ def _run(args: argparse.Namespace) -> int:
                     auth=not args.no_auth,
                     iam_keys=tuple(args.iam_key),
                     profile=args.profile,
+                    channels_url=_channels_url(args.channels_url),
                     async_delay_scale=args.async_delay_scale,
                 )
             )
@@ -272,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lambda_sse import scaffold
 
         return scaffold.run(args)
+    if args.command in ("publish", "tail"):
+        from lambda_sse.channels import cli as channels_cli
+
+        return channels_cli.run(args)
     if args.command == "package":
         packaging = _packaging()
         assert packaging is not None

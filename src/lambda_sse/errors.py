@@ -52,11 +52,16 @@ catch the built-in keep working::
     ├── InvokeStreamError                      a streamed invocation ended with an error
     ├── EventStreamError                       bytes that are no valid AWS event-stream message
     ├── TestClientError                        ``lambda_sse.testing``'s client cannot go on
-    └── ScaffoldError                          ``lambda-sse init`` would overwrite a file
+    ├── ScaffoldError                          ``lambda-sse init`` would overwrite a file
+    └── ChannelError                           a channel of lambda_sse.channels failed its request
+        ├── InvalidChannelNameError (ValueError)  a name no backend can hold
+        ├── ChannelEndedError                  publish after end()
+        └── ChannelUnavailableError            the backend cannot be reached
 
-Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError`` and
-``LocalStateError`` mean *you* (the caller) broke a rule; ``SSEDecodeError``,
-``EventSourceError``, ``RuntimeAPIError``, ``ChunkedFramingError``, ``SignatureError`` and
+Split as h11 does: ``InvalidEventError``, ``ResponseStreamError``, ``ConfigError``,
+``LocalStateError``, ``InvalidChannelNameError`` and ``ChannelEndedError`` mean *you* (the caller)
+broke a rule; ``SSEDecodeError``, ``EventSourceError``, ``RuntimeAPIError``,
+``ChunkedFramingError``, ``ChannelUnavailableError``, ``SignatureError`` and
 ``InvokeStreamError`` mean the *peer* did; ``LambdaAPIError`` is the emulator telling a client
 that it did.
 Layers import their errors from here; they do not start hierarchies of their own. Older names
@@ -84,6 +89,9 @@ __all__ = [
     "ArgumentTypeError",
     "AuthorizerOutputError",
     "ChannelClosedError",
+    "ChannelEndedError",
+    "ChannelError",
+    "ChannelUnavailableError",
     "ChunkedFramingError",
     "ClientGone",
     "ClientGoneError",
@@ -101,6 +109,7 @@ __all__ = [
     "EventTranslationError",
     "HandlerError",
     "HandlerLoadError",
+    "InvalidChannelNameError",
     "InvalidEventError",
     "InvalidHeaderError",
     "InvokeStreamError",
@@ -442,6 +451,23 @@ class TestClientError(LambdaSSEError):
 class ScaffoldError(LambdaSSEError):
     """``lambda-sse init`` cannot write the project: a file it would write exists (it writes
     nothing then), or the target is not a folder."""
+
+
+class ChannelError(LambdaSSEError):
+    """A channel of :mod:`lambda_sse.channels` cannot do what was asked."""
+
+
+class InvalidChannelNameError(ChannelError, ValueError):
+    """A channel name that is empty, too long or holds a character outside the allowed set."""
+
+
+class ChannelEndedError(ChannelError):
+    """``publish`` on a channel that ``end()`` closed: its subscribers have already stopped."""
+
+
+class ChannelUnavailableError(ChannelError):
+    """The channel's backend cannot be reached or refused the operation (Redis down, the SQLite
+    file unwritable or locked too long). The original library error is the ``__cause__``."""
 
 
 # Older names, kept importable.

@@ -7,8 +7,9 @@ The zip holds, at its root (Lambda's ``/var/task``):
 - the function's own files (``handler.py`` ...), minus caches, virtualenvs, build output and
   the deployment descriptors (serverless.yml, template.yaml, samconfig.toml);
 - ``lambda_sse/`` with the standard-library layers only (``sse``, ``runtime``, ``events``,
-  ``asgi`` and the top-level modules they need). ``local/``, ``cli.py`` and this module stay out:
-  they run on a developer's machine and need third-party packages;
+  ``asgi``, ``channels`` and the top-level modules they need; the channels' Redis backend
+  needs redis-py, which comes from the function's requirements.txt). ``local/``, ``cli.py``
+  and this module stay out: they run on a developer's machine and need third-party packages;
 - the dependencies of ``requirements.txt``, installed by pip for the Lambda platform
   (``--platform manylinux... --only-binary=:all: --python-version 3.12 --implementation cp``),
   never for the machine that builds the zip.
@@ -72,7 +73,7 @@ __all__ = [
 DEFAULT_OUTPUT = Path(".lambda-sse") / "package.zip"
 
 # What of lambda_sse goes into the zip: the stdlib-only layers (ARCHITECTURE.md).
-RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi", "wsgi")
+RUNTIME_LAYERS = ("sse", "runtime", "events", "asgi", "wsgi", "channels")
 RUNTIME_TOP_LEVEL = ("__init__.py", "_version.py", "aws.py", "errors.py", "py.typed")
 ROOT_BOOTSTRAP = "bootstrap"
 

@@ -102,7 +102,7 @@ def expected_runtime_names() -> set[str]:
         if len(relative.parts) == 1:
             if top in {"__init__.py", "_version.py", "aws.py", "errors.py", "py.typed"}:
                 wanted.add(f"lambda_sse/{relative.as_posix()}")
-        elif top in {"sse", "runtime", "events", "asgi", "wsgi"}:
+        elif top in {"sse", "runtime", "events", "asgi", "wsgi", "channels"}:
             wanted.add(f"lambda_sse/{relative.as_posix()}")
     return wanted
 
@@ -395,6 +395,48 @@ def test_unzipped_quickstart_imports_without_site_packages(tmp_path: Path) -> No
     origin, name = done.stdout.split()
     assert Path(origin).resolve().is_relative_to(task.resolve())
     assert name == "stream_handler"
+
+
+CHANNELS_PROBE = """
+import asyncio, sys
+sys.path.insert(0, ".")
+from lambda_sse.channels import open_channel
+from lambda_sse.errors import ConfigError
+for url in ("sqlite:///channels.db", "memory://"):
+    channel = open_channel("zip", url)
+    channel.publish_sync("one")
+    async def main():
+        await channel.publish("two")
+        await channel.end()
+        return [e.data async for e in channel.subscribe()]
+    assert asyncio.run(main()) == ["one", "two"], url
+    assert [e.data for e in channel.subscribe_sync()] == ["one", "two"], url
+try:
+    open_channel("zip", "redis://127.0.0.1:1/0")
+except ConfigError as exc:
+    print("redis:", exc)
+print("ok", sorted(m for m in sys.modules if m.split(".")[0] not in sys.stdlib_module_names
+                   and m != "__main__" and not m.startswith("lambda_sse")))
+"""
+
+
+def test_channels_run_from_the_zip_with_the_standard_library_only(tmp_path: Path) -> None:
+    out = tmp_path / "quickstart.zip"
+    build_package(QUICKSTART, out)
+    assert "lambda_sse/channels/sqlite.py" in names(out)
+    task = tmp_path / "task"
+    extract(out, task)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", CHANNELS_PROBE],
+        cwd=task,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "redis: redis:// channels need redis-py" in done.stdout
+    assert done.stdout.strip().endswith("ok []")  # nothing imported from outside the stdlib
 
 
 def test_quickstart_folder_packs_to_handler_plus_runtime(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ EXAMPLES = {
     "quickstart": ROOT / "examples" / "quickstart",
     "fastapi": ROOT / "examples" / "fastapi",
     "chat": ROOT / "examples" / "chat",
+    "jobs": ROOT / "examples" / "jobs",
 }
 WRAPPER = "/var/task/lambda_sse/runtime/exec-wrapper"
 STREAMING_URI = "/2021-11-15/functions/${%s.Arn}/response-streaming-invocations"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from lambda_sse import aws
 from lambda_sse.errors import ConfigError
 from lambda_sse.local.auth.iam import TrustStore, developer_credentials, parse_key_option
+from lambda_sse.local.channels import aws_table_notice, with_channels_url
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.doors import Access, Reporter
 from lambda_sse.local.handlercheck import HandlerProblem
@@ -55,6 +56,7 @@ class DevOptions:
     auth: bool = True  # False: --no-auth
     iam_keys: tuple[str, ...] = ()  # --iam-key ACCESS_KEY:SECRET[:TOKEN]
     profile: str | None = None  # the developer's credentials (botocore's chain) for AWS_IAM
+    channels_url: str | None = None  # --channels-url: every function's LAMBDA_SSE_CHANNELS_URL
     async_delay_scale: float = 1.0  # multiplies AWS's asynchronous retry delays
 
 
@@ -95,6 +97,9 @@ async def run_dev(options: DevOptions, console: Console | None = None) -> int:
     project = await asyncio.to_thread(
         _load, options.directory, options.config, options.options, console
     )
+    if notice := aws_table_notice(project, options.channels_url):
+        console.line(notice)
+    project = with_channels_url(project, options.channels_url)
     checks = HandlerChecks(console)
     reporter = Reporter(access=checks.access, warning=console.warning)
     checking = asyncio.ensure_future(checks.run(project))
@@ -179,6 +184,7 @@ async def _watch(
             fresh = await asyncio.to_thread(
                 load_project, options.directory, options.config, options=options.options
             )
+            fresh = with_channels_url(fresh, options.channels_url)
         except ConfigError as exc:
             console.warning(f"config not reloaded: {exc}")
             pool.reload()
@@ -337,7 +343,7 @@ async def run_invoke(
 
     console = console or Console()
     out = stdout or sys.stdout.buffer
-    project = _load(options.directory, options.config, options.options, console)
+    project = with_channels_url(_load(options.directory, options.config, options.options, console))
     event = _read_event(options.event, stdin or sys.stdin.buffer)
     # With --log-tail the log is printed once at the end, as the Invoke API returns it.
     tap = LogTap(_warnings_only(console) if options.log_tail else console.record)

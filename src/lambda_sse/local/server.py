@@ -307,6 +307,7 @@ _IGNORED_DIRS = frozenset(
         ".pytest_cache",
         ".serverless",
         ".aws-sam",
+        ".lambda-sse",  # channels' SQLite file: written at run time, not code
     }
 )
 _MAX_FILES = 20_000
