@@ -37,6 +37,10 @@ DynamoDB deletes expired items only within days
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html), by reads
 skipping records older than ``max_age``, except the channel's newest and its end record.
 **End**: a record with ``end = true`` at the next number, so nothing can be published after it.
+
+Why this module is longer than 400 lines: a channel backend is one module by design (one file
+and one table entry add a backend); the table layout, conditional writes, adaptive polling and
+the mapping of botocore's errors are one design and read best together.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ Reads ``AWS::Serverless::Function`` (``Runtime``, ``Handler``, ``CodeUri``, ``Ti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from lambda_sse.local.config.auth import sam_api_keys, sam_authorizers, sam_cors
+from lambda_sse.local.config.auth import sam_api_keys
 from lambda_sse.local.config.common import (
     MAX_MEMORY,
     MAX_TIMEOUT,
@@ -25,23 +25,25 @@ from lambda_sse.local.config.common import (
     Context,
     async_config,
     endpoint_type,
-    http_method,
-    normalize_path,
     warn_default_timeout,
 )
 from lambda_sse.local.config.intrinsics import Intrinsics
 from lambda_sse.local.config.runtimes import check_handler, check_runtime
+from lambda_sse.local.config.sam_events import (
+    IMPLICIT_API,
+    ApiAuth,
+    api_auth,
+    api_route,
+    function_url,
+    http_api_route,
+)
 from lambda_sse.local.config.yamlload import load_yaml
 from lambda_sse.local.model import (
     ApiConfig,
-    AuthorizerConfig,
     EndpointType,
     FunctionConfig,
-    FunctionUrlConfig,
     HttpRoute,
-    InvokeMode,
     ProjectConfig,
-    TransferMode,
 )
 
 __all__ = ["load_sam"]
@@ -49,7 +51,6 @@ __all__ = ["load_sam"]
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
 IMPLICIT_STAGE = "Prod"
-_IMPLICIT = "ServerlessRestApi"  # the logical id SAM gives its implicit REST API
 # AWS::Serverless::Function properties (SAM's sam-resource-function.html): read here, or valid on
 # AWS and irrelevant locally. Anything else gets a warning, with the closest known property.
 _FUNCTION_PROPERTIES = frozenset(
@@ -106,8 +107,8 @@ def load_sam(
     ]
 
     apis: dict[str, ApiConfig] = {}
-    auths: dict[str, _ApiAuth] = {
-        _IMPLICIT: _api_auth(context, global_auth, "Globals.Api.Auth", function_names)
+    auths: dict[str, ApiAuth] = {
+        IMPLICIT_API: api_auth(context, global_auth, "Globals.Api.Auth", function_names)
     }
     for logical, resource in resources.items():
         if isinstance(resource, Mapping) and resource.get("Type") == "AWS::Serverless::Api":
@@ -117,7 +118,7 @@ def load_sam(
                 intrinsics.resolve(raw_props.pop("Auth", None), f"{key}.Auth", soft=True),
                 f"{key}.Auth",
             )
-            auths[str(logical)] = _api_auth(
+            auths[str(logical)] = api_auth(
                 context, {**global_auth, **own_auth}, f"{key}.Auth", function_names
             )
             props = {
@@ -174,7 +175,7 @@ def load_sam(
     api_id = next(iter(used_apis), None)
     if api_id is None and len(apis) == 1:
         api_id = next(iter(apis))
-    chosen_auth = auths.get(api_id or _IMPLICIT)
+    chosen_auth = auths.get(api_id or IMPLICIT_API)
     api_keys = sam_api_keys(context, resources, chosen_auth is not None and chosen_auth.usage_plan)
     if not api_keys and any(r.api_key_required for fn in functions for r in fn.routes):
         context.warn(
@@ -182,7 +183,7 @@ def load_sam(
             "methods need API keys but there is no AWS::ApiGateway::ApiKey nor "
             "Auth.UsagePlan: every call gets 403, as on AWS",
         )
-    if api_id is None or api_id == _IMPLICIT:
+    if api_id is None or api_id == IMPLICIT_API:
         api = ApiConfig(
             stage=IMPLICIT_STAGE,
             endpoint_type=_endpoint_type(
@@ -201,39 +202,6 @@ def load_sam(
         api=api,
         functions=tuple(functions),
         warnings=tuple(context.warnings),
-    )
-
-
-@dataclass(frozen=True)
-class _ApiAuth:
-    """An API's ``Auth``: its Lambda authorizers, the default one, and the API key default."""
-
-    authorizers: Mapping[str, AuthorizerConfig | None]
-    default: str | None
-    api_key_required: bool
-    usage_plan: bool
-
-
-def _api_auth(
-    context: Context, auth: Mapping[str, Any], key: str, functions: list[str]
-) -> _ApiAuth:
-    authorizers = sam_authorizers(context, auth, key, functions)
-    default = auth.get("DefaultAuthorizer")
-    if default is not None:
-        default = context.string(default, f"{key}.DefaultAuthorizer")
-        if default != "AWS_IAM" and default not in authorizers:
-            raise context.error(
-                f"{key}.DefaultAuthorizer",
-                f"{default!r} is not in Auth.Authorizers",
-                "name one of the Authorizers",
-            )
-    plan = context.mapping(auth.get("UsagePlan"), f"{key}.UsagePlan")
-    create = str(plan.get("CreateUsagePlan", "NONE")).upper()
-    return _ApiAuth(
-        authorizers=authorizers,
-        default=default,
-        api_key_required=auth.get("ApiKeyRequired") is True,
-        usage_plan=create in ("PER_API", "SHARED"),
     )
 
 
@@ -263,7 +231,7 @@ def _function(
     root: Path,
     apis: Mapping[str, ApiConfig],
     used_apis: set[str],
-    auths: Mapping[str, _ApiAuth],
+    auths: Mapping[str, ApiAuth],
 ) -> FunctionConfig:
     context.unknown_keys(props, key, _FUNCTION_PROPERTIES)
     if props.get("PackageType") == "Image" or "ImageUri" in props:
@@ -366,11 +334,11 @@ def _function(
         kind = spec.get("Type")
         event_props = context.mapping(spec.get("Properties"), f"{event_key}.Properties")
         if kind == "Api":
-            route, api_id = _api_route(context, event_props, f"{event_key}.Properties", apis, auths)
+            route, api_id = api_route(context, event_props, f"{event_key}.Properties", apis, auths)
             routes.append(route)
             used_apis.add(api_id)
         elif kind == "HttpApi":
-            routes.append(_http_api_route(context, event_props, f"{event_key}.Properties"))
+            routes.append(http_api_route(context, event_props, f"{event_key}.Properties"))
         else:
             context.warn(
                 event_key, f"`{kind}` events are not emulated locally; only Api and HttpApi are"
@@ -385,7 +353,7 @@ def _function(
         environment=environment,
         reserved_concurrency=reserved,
         max_concurrency=max_concurrency,
-        url=_url(context, props.get("FunctionUrlConfig"), f"{key}.FunctionUrlConfig"),
+        url=function_url(context, props.get("FunctionUrlConfig"), f"{key}.FunctionUrlConfig"),
         routes=tuple(routes),
         architecture=str(architectures[0]),
         # Without FunctionName, CloudFormation generates a name: only the logical id works here.
@@ -411,96 +379,3 @@ def _function(
             "set `Timeout: 30` (up to 900) on the function or in Globals.Function",
         )
     return fn
-
-
-def _api_route(
-    context: Context,
-    props: Mapping[str, Any],
-    key: str,
-    apis: Mapping[str, ApiConfig],
-    auths: Mapping[str, _ApiAuth],
-) -> tuple[HttpRoute, str]:
-    for required in ("Path", "Method"):
-        if required not in props:
-            raise context.error(
-                f"{key}.{required}", "missing", f"add `{required}:` to the Api event"
-            )
-    api_id = _IMPLICIT
-    if "RestApiId" in props:
-        api_id = context.string(props["RestApiId"], f"{key}.RestApiId")
-        if api_id not in apis:
-            raise context.error(
-                f"{key}.RestApiId",
-                f"{api_id!r} is not an AWS::Serverless::Api here",
-                "use `!Ref` to one declared in this template",
-            )
-    mode: TransferMode = "BUFFERED"
-    if "ResponseTransferMode" in props:
-        value = context.string(props["ResponseTransferMode"], f"{key}.ResponseTransferMode").upper()
-        if value in ("RESPONSE_STREAM", "STREAM"):
-            mode = "STREAM"
-        elif value != "BUFFERED":
-            raise context.error(
-                f"{key}.ResponseTransferMode",
-                f"unknown mode {value!r}",
-                "use RESPONSE_STREAM or BUFFERED",
-            )
-    api_auth = auths.get(api_id) or _ApiAuth({}, None, False, False)
-    auth = context.mapping(props.get("Auth"), f"{key}.Auth")
-    name = auth.get("Authorizer", api_auth.default)
-    authorizer = None
-    if name is not None and name not in ("NONE", "AWS_IAM"):
-        name = context.string(name, f"{key}.Auth.Authorizer")
-        if name not in api_auth.authorizers:
-            raise context.error(
-                f"{key}.Auth.Authorizer",
-                f"{name!r} is not in the API's Auth.Authorizers",
-                "name one of them, or NONE",
-            )
-        authorizer = api_auth.authorizers[name]
-    elif name == "AWS_IAM":
-        context.warn(f"{key}.Auth.Authorizer", "AWS_IAM is not enforced on REST APIs locally")
-    route = HttpRoute(
-        method=http_method(context, props["Method"], f"{key}.Method"),
-        path=normalize_path(context.string(props["Path"], f"{key}.Path")),
-        kind="rest",
-        transfer_mode=mode,
-        api_key_required=bool(auth.get("ApiKeyRequired", api_auth.api_key_required)),
-        authorizer=authorizer,
-    )
-    return route, api_id
-
-
-def _http_api_route(context: Context, props: Mapping[str, Any], key: str) -> HttpRoute:
-    # An HttpApi event without Path and Method is the catch-all $default route.
-    path = context.string(props.get("Path", "/{proxy+}"), f"{key}.Path")
-    if path in ("$default", "*"):
-        path = "/{proxy+}"
-    if props.get("Auth"):
-        context.warn(f"{key}.Auth", "accepted but not enforced locally")
-    return HttpRoute(
-        method=http_method(context, props.get("Method", "ANY"), f"{key}.Method"),
-        path=normalize_path(path),
-        kind="http_api",
-    )
-
-
-def _url(context: Context, value: Any, key: str) -> FunctionUrlConfig | None:
-    if value is None:
-        return None
-    spec = context.mapping(value, key, optional=False)
-    mode = context.string(spec.get("InvokeMode", "BUFFERED"), f"{key}.InvokeMode").upper()
-    if mode not in ("BUFFERED", "RESPONSE_STREAM"):
-        raise context.error(
-            f"{key}.InvokeMode", f"unknown invoke mode {mode!r}", "use BUFFERED or RESPONSE_STREAM"
-        )
-    if "AuthType" not in spec:
-        raise context.error(f"{key}.AuthType", "missing (SAM requires it)", "add `AuthType: NONE`")
-    auth = context.string(spec["AuthType"], f"{key}.AuthType").upper()
-    if auth not in ("NONE", "AWS_IAM"):
-        raise context.error(f"{key}.AuthType", f"unknown auth type {auth!r}", "use NONE or AWS_IAM")
-    return FunctionUrlConfig(
-        invoke_mode=cast(InvokeMode, mode),
-        auth_type=auth,
-        cors=sam_cors(context, spec.get("Cors"), f"{key}.Cors"),
-    )
