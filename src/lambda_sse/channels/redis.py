@@ -13,8 +13,9 @@ refuses an id not above the stream's last one (https://redis.io/docs/latest/comm
 so when another publisher took that seq, the publisher reads the last entry and tries the next.
 The end record is added by a small Lua script that also sets the stream's last id to the
 largest possible (``XSETID``), so every later publish is refused and finds the end mark.
-Retention by age: each entry holds its publish time (``t``, ms); every AGE_EVERY publishes the
-publisher trims the expired head (``XTRIM MINID``, at most 100 entries per check), and it keeps
+Retention by age: each entry holds its publish time (``t``, ms); at most every AGE_EVERY
+publishes, once the oldest entry it last saw can have expired, the publisher trims the expired
+head (``XTRIM MINID``, at most 100 entries per check), and it keeps
 the key's expiry at twice ``max_age`` ahead, so an idle channel disappears (a channel published to
 again after that starts over; its subscribers get the gap event).
 Nothing is retried automatically (a retry after a lost reply could store an event twice).
@@ -114,6 +115,7 @@ class _Plan:
         self.max_age_ms = None if retention.max_age is None else int(retention.max_age * 1000)
         self.next_seq: dict[str, int] = {}
         self.expiry_set: dict[str, float] = {}
+        self.age_due: dict[str, int] = {}
 
     def fields(self, entry: Entry, now_ms: int) -> dict[str, str]:
         out: dict[str, str] = {"t": str(now_ms)}
@@ -151,15 +153,28 @@ class _Plan:
         self.expiry_set[channel] = now
         return True
 
-    def age_cut(self, rows: list[Any], now_ms: int) -> str | None:
-        """The MINID that drops the expired head of ``rows`` (the oldest entries), if any."""
+    def age_check_due(self, channel: str, seq: int, now_ms: int) -> bool:
+        """Whether to look at the channel's oldest entry now: every AGE_EVERY publishes, and
+        not before that entry, last seen, can have expired."""
+        return (
+            self.max_age_ms is not None
+            and seq % AGE_EVERY == 0
+            and now_ms >= self.age_due.get(channel, 0)
+        )
+
+    def age_cut(self, channel: str, rows: list[Any], now_ms: int) -> str | None:
+        """The MINID that drops the expired head of ``rows`` (the oldest entries), if any; when
+        none has expired, remember when the oldest will."""
         assert self.max_age_ms is not None
         cutoff = now_ms - self.max_age_ms
         cut: str | None = None
         for id, fields in rows:
-            if int(fields.get("t", now_ms)) >= cutoff or "x" in fields:
-                # Keep this one and everything after it; drop what came before, if anything.
-                return None if cut is None else str(id)
+            t = int(fields.get("t", now_ms))
+            if t >= cutoff or "x" in fields:
+                if cut is None:
+                    self.age_due[channel] = t + self.max_age_ms
+                    return None
+                return str(id)  # keep this one and everything after it
             cut = id
         return None if cut is None else f"{_seq(cut) + 1}-0"  # every scanned entry expired
 
@@ -289,8 +304,10 @@ class RedisBackend:
             return
         if plan.needs_expiry(channel, time.monotonic()):
             client.pexpire(key, 2 * plan.max_age_ms)
-        if seq % AGE_EVERY == 0 and plan.age_cut(list(client.xrange(key, count=1) or []), now_ms):
-            cut = plan.age_cut(list(client.xrange(key, count=_AGE_SCAN) or []), now_ms)
+        if plan.age_check_due(channel, seq, now_ms) and plan.age_cut(
+            channel, list(client.xrange(key, count=1) or []), now_ms
+        ):
+            cut = plan.age_cut(channel, list(client.xrange(key, count=_AGE_SCAN) or []), now_ms)
             if cut is not None:
                 client.xtrim(key, minid=cut, approximate=False)
 
@@ -371,9 +388,11 @@ class RedisBackend:
             return
         if plan.needs_expiry(channel, time.monotonic()):
             await client.pexpire(key, 2 * plan.max_age_ms)
-        if seq % AGE_EVERY == 0 and plan.age_cut(await client.xrange(key, count=1), now_ms):
+        if plan.age_check_due(channel, seq, now_ms) and plan.age_cut(
+            channel, await client.xrange(key, count=1), now_ms
+        ):
             # The oldest entry has expired: look at more of the head.
-            cut = plan.age_cut(await client.xrange(key, count=_AGE_SCAN), now_ms)
+            cut = plan.age_cut(channel, await client.xrange(key, count=_AGE_SCAN), now_ms)
             if cut is not None:
                 await client.xtrim(key, minid=cut, approximate=False)
 
