@@ -59,9 +59,10 @@ AGE_EVERY = 16
 _AGE_SCAN = 100
 # Tries of one publish against other publishers that take the same seq.
 _CONFLICTS = 100
-# Connections per event loop, and seconds to wait for a free one.
+# Connections per event loop: for reads (beyond, reads queue), for publishes (beyond, a
+# publish fails with ChannelUnavailableError).
 ASYNC_MAX_CONNECTIONS = 200
-ASYNC_POOL_WAIT = 20.0
+ASYNC_MAX_WRITERS = 1000
 
 # Append the end record and close the stream for good, atomically (an XADD that fails aborts
 # the script before XSETID). https://redis.io/docs/latest/commands/xsetid/
@@ -244,6 +245,9 @@ class RedisBackend:
             return self._sync
 
     def _aclient(self) -> Any:
+        """This event loop's (writer, end script, reader): publishes and finds use a plain pool,
+        reads a blocking one, capped, so that 1,000 subscribers catching up at once queue for
+        connections (a blocking pool's lock would cost publishes a sixth of their rate)."""
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
@@ -254,13 +258,16 @@ class RedisBackend:
             if "socket_timeout" not in self._options:
                 options["socket_timeout"] = None
             options.setdefault("socket_keepalive", True)
-            # Subscribers at a channel's head share one read (see channel.py); catching up they
-            # queue for a connection rather than open one each, or fail past a limit.
+            writer = _aredis.Redis.from_url(
+                self._base, **{"max_connections": ASYNC_MAX_WRITERS, **options}
+            )
+            # No wait limit on the readers' pool: it would arm a timer per read too; reads are
+            # bounded as a whole, and a connection comes free when a read's BLOCK ends.
             options.setdefault("max_connections", ASYNC_MAX_CONNECTIONS)
-            options.setdefault("timeout", ASYNC_POOL_WAIT)
+            options.setdefault("timeout", None)
             pool = _aredis.BlockingConnectionPool.from_url(self._base, **options)
-            client = _aredis.Redis(connection_pool=pool)
-            entry = self._async[loop] = (client, client.register_script(_END))
+            reader = _aredis.Redis(connection_pool=pool)
+            entry = self._async[loop] = (writer, writer.register_script(_END), reader)
         return entry
 
     # -- blocking API --------------------------------------------------------------------------
@@ -338,20 +345,21 @@ class RedisBackend:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-        for loop, (aclient, _) in list(self._async.items()):
+        for loop, (writer, _, reader) in list(self._async.items()):
             if loop.is_closed():
                 continue
             with contextlib.suppress(RuntimeError):
                 if loop.is_running():
-                    asyncio.run_coroutine_threadsafe(
-                        aclient.aclose(close_connection_pool=True), loop
-                    )
+                    for aclient in (writer, reader):
+                        asyncio.run_coroutine_threadsafe(
+                            aclient.aclose(close_connection_pool=True), loop
+                        )
         self._async.clear()
 
     # -- async API -----------------------------------------------------------------------------
 
     async def append_async(self, channel: str, entry: Entry) -> str:
-        client, end_script = self._aclient()
+        client, end_script, _ = self._aclient()
         key = self._key(channel)
         plan = self._plan
         now_ms = _now_ms()
@@ -397,7 +405,7 @@ class RedisBackend:
                 await client.xtrim(key, minid=cut, approximate=False)
 
     async def read_async(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
-        client, _ = self._aclient()
+        _, _, client = self._aclient()
         start = after if _ID.fullmatch(after) else "0-0"
         try:
             async with asyncio.timeout(block + _SOCKET_SLACK):
@@ -413,7 +421,7 @@ class RedisBackend:
     async def find_async(self, channel: str, id: str) -> int | None:
         if not _ID.fullmatch(id):
             return None
-        client, _ = self._aclient()
+        client, _, _ = self._aclient()
         try:
             rows = await client.xrange(self._key(channel), id, id, count=1)
         except _redis.RedisError as exc:
@@ -426,6 +434,7 @@ class RedisBackend:
         entry = self._async.pop(loop, None)
         if entry is not None:
             await entry[0].aclose(close_connection_pool=True)
+            await entry[2].aclose(close_connection_pool=True)
         with self._lock:
             client, self._sync = self._sync, None
         if client is not None:
