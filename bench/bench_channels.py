@@ -337,8 +337,9 @@ async def measure(redis_url: str, sqlite_url: str) -> str:
         f"Publish throughput on Redis, publishes/s from one client: rounds of {THROUGHPUT_N:,} "
         f"sequential publishes, ours and raw alternating, best of {THROUGHPUT_ROUNDS} rounds each. "
         "Ours is `Channel.publish`: one `XADD` with an explicit id (the channel's next seq) and "
-        f"`MAXLEN ~`, plus a one-entry `XRANGE` age check every {AGE_EVERY}th publish (default "
-        "retention: 10,000 events, one day); raw is a bare `XADD MAXLEN ~` with an automatic id.",
+        f"`MAXLEN ~` (default retention: 10,000 events, one day; the age check, at most every "
+        f"{AGE_EVERY}th publish, waits until the oldest entry can have expired); raw is a bare "
+        "`XADD MAXLEN ~` with an automatic id.",
         "",
         markdown_table(
             ["client", "ours", "raw redis-py XADD", "ratio", "target", "verdict"], tp_rows

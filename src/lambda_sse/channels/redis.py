@@ -13,8 +13,9 @@ refuses an id not above the stream's last one (https://redis.io/docs/latest/comm
 so when another publisher took that seq, the publisher reads the last entry and tries the next.
 The end record is added by a small Lua script that also sets the stream's last id to the
 largest possible (``XSETID``), so every later publish is refused and finds the end mark.
-Retention by age: each entry holds its publish time (``t``, ms); every AGE_EVERY publishes the
-publisher trims the expired head (``XTRIM MINID``, at most 100 entries per check), and it keeps
+Retention by age: each entry holds its publish time (``t``, ms); at most every AGE_EVERY
+publishes, once the oldest entry it last saw can have expired, the publisher trims the expired
+head (``XTRIM MINID``, at most 100 entries per check), and it keeps
 the key's expiry at twice ``max_age`` ahead, so an idle channel disappears (a channel published to
 again after that starts over; its subscribers get the gap event).
 Nothing is retried automatically (a retry after a lost reply could store an event twice).
@@ -62,9 +63,10 @@ AGE_EVERY = 16
 _AGE_SCAN = 100
 # Tries of one publish against other publishers that take the same seq.
 _CONFLICTS = 100
-# Connections per event loop, and seconds to wait for a free one.
+# Connections per event loop: for reads (beyond, reads queue), for publishes (beyond, a
+# publish fails with ChannelUnavailableError).
 ASYNC_MAX_CONNECTIONS = 200
-ASYNC_POOL_WAIT = 20.0
+ASYNC_MAX_WRITERS = 1000
 
 # Append the end record and close the stream for good, atomically (an XADD that fails aborts
 # the script before XSETID). https://redis.io/docs/latest/commands/xsetid/
@@ -118,6 +120,7 @@ class _Plan:
         self.max_age_ms = None if retention.max_age is None else int(retention.max_age * 1000)
         self.next_seq: dict[str, int] = {}
         self.expiry_set: dict[str, float] = {}
+        self.age_due: dict[str, int] = {}
 
     def fields(self, entry: Entry, now_ms: int) -> dict[str, str]:
         out: dict[str, str] = {"t": str(now_ms)}
@@ -155,15 +158,28 @@ class _Plan:
         self.expiry_set[channel] = now
         return True
 
-    def age_cut(self, rows: list[Any], now_ms: int) -> str | None:
-        """The MINID that drops the expired head of ``rows`` (the oldest entries), if any."""
+    def age_check_due(self, channel: str, seq: int, now_ms: int) -> bool:
+        """Whether to look at the channel's oldest entry now: every AGE_EVERY publishes, and
+        not before that entry, last seen, can have expired."""
+        return (
+            self.max_age_ms is not None
+            and seq % AGE_EVERY == 0
+            and now_ms >= self.age_due.get(channel, 0)
+        )
+
+    def age_cut(self, channel: str, rows: list[Any], now_ms: int) -> str | None:
+        """The MINID that drops the expired head of ``rows`` (the oldest entries), if any; when
+        none has expired, remember when the oldest will."""
         assert self.max_age_ms is not None
         cutoff = now_ms - self.max_age_ms
         cut: str | None = None
         for id, fields in rows:
-            if int(fields.get("t", now_ms)) >= cutoff or "x" in fields:
-                # Keep this one and everything after it; drop what came before, if anything.
-                return None if cut is None else str(id)
+            t = int(fields.get("t", now_ms))
+            if t >= cutoff or "x" in fields:
+                if cut is None:
+                    self.age_due[channel] = t + self.max_age_ms
+                    return None
+                return str(id)  # keep this one and everything after it
             cut = id
         return None if cut is None else f"{_seq(cut) + 1}-0"  # every scanned entry expired
 
@@ -233,6 +249,9 @@ class RedisBackend:
             return self._sync
 
     def _aclient(self) -> Any:
+        """This event loop's (writer, end script, reader): publishes and finds use a plain pool,
+        reads a blocking one, capped, so that 1,000 subscribers catching up at once queue for
+        connections (a blocking pool's lock would cost publishes a sixth of their rate)."""
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
@@ -243,13 +262,16 @@ class RedisBackend:
             if "socket_timeout" not in self._options:
                 options["socket_timeout"] = None
             options.setdefault("socket_keepalive", True)
-            # Subscribers at a channel's head share one read (see channel.py); catching up they
-            # queue for a connection rather than open one each, or fail past a limit.
+            writer = _aredis.Redis.from_url(
+                self._base, **{"max_connections": ASYNC_MAX_WRITERS, **options}
+            )
+            # No wait limit on the readers' pool: it would arm a timer per read too; reads are
+            # bounded as a whole, and a connection comes free when a read's BLOCK ends.
             options.setdefault("max_connections", ASYNC_MAX_CONNECTIONS)
-            options.setdefault("timeout", ASYNC_POOL_WAIT)
+            options.setdefault("timeout", None)
             pool = _aredis.BlockingConnectionPool.from_url(self._base, **options)
-            client = _aredis.Redis(connection_pool=pool)
-            entry = self._async[loop] = (client, client.register_script(_END))
+            reader = _aredis.Redis(connection_pool=pool)
+            entry = self._async[loop] = (writer, writer.register_script(_END), reader)
         return entry
 
     # -- blocking API --------------------------------------------------------------------------
@@ -293,8 +315,10 @@ class RedisBackend:
             return
         if plan.needs_expiry(channel, time.monotonic()):
             client.pexpire(key, 2 * plan.max_age_ms)
-        if seq % AGE_EVERY == 0 and plan.age_cut(list(client.xrange(key, count=1) or []), now_ms):
-            cut = plan.age_cut(list(client.xrange(key, count=_AGE_SCAN) or []), now_ms)
+        if plan.age_check_due(channel, seq, now_ms) and plan.age_cut(
+            channel, list(client.xrange(key, count=1) or []), now_ms
+        ):
+            cut = plan.age_cut(channel, list(client.xrange(key, count=_AGE_SCAN) or []), now_ms)
             if cut is not None:
                 client.xtrim(key, minid=cut, approximate=False)
 
@@ -325,20 +349,21 @@ class RedisBackend:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-        for loop, (aclient, _) in list(self._async.items()):
+        for loop, (writer, _, reader) in list(self._async.items()):
             if loop.is_closed():
                 continue
             with contextlib.suppress(RuntimeError):
                 if loop.is_running():
-                    asyncio.run_coroutine_threadsafe(
-                        aclient.aclose(close_connection_pool=True), loop
-                    )
+                    for aclient in (writer, reader):
+                        asyncio.run_coroutine_threadsafe(
+                            aclient.aclose(close_connection_pool=True), loop
+                        )
         self._async.clear()
 
     # -- async API -----------------------------------------------------------------------------
 
     async def append_async(self, channel: str, entry: Entry) -> str:
-        client, end_script = self._aclient()
+        client, end_script, _ = self._aclient()
         key = self._key(channel)
         plan = self._plan
         now_ms = _now_ms()
@@ -375,14 +400,16 @@ class RedisBackend:
             return
         if plan.needs_expiry(channel, time.monotonic()):
             await client.pexpire(key, 2 * plan.max_age_ms)
-        if seq % AGE_EVERY == 0 and plan.age_cut(await client.xrange(key, count=1), now_ms):
+        if plan.age_check_due(channel, seq, now_ms) and plan.age_cut(
+            channel, await client.xrange(key, count=1), now_ms
+        ):
             # The oldest entry has expired: look at more of the head.
-            cut = plan.age_cut(await client.xrange(key, count=_AGE_SCAN), now_ms)
+            cut = plan.age_cut(channel, await client.xrange(key, count=_AGE_SCAN), now_ms)
             if cut is not None:
                 await client.xtrim(key, minid=cut, approximate=False)
 
     async def read_async(self, channel: str, after: str, limit: int, block: float) -> list[Record]:
-        client, _ = self._aclient()
+        _, _, client = self._aclient()
         start = after if _ID.fullmatch(after) else "0-0"
         try:
             async with asyncio.timeout(block + _SOCKET_SLACK):
@@ -398,7 +425,7 @@ class RedisBackend:
     async def find_async(self, channel: str, id: str) -> int | None:
         if not _ID.fullmatch(id):
             return None
-        client, _ = self._aclient()
+        client, _, _ = self._aclient()
         try:
             rows = await client.xrange(self._key(channel), id, id, count=1)
         except _redis.RedisError as exc:
@@ -411,6 +438,7 @@ class RedisBackend:
         entry = self._async.pop(loop, None)
         if entry is not None:
             await entry[0].aclose(close_connection_pool=True)
+            await entry[2].aclose(close_connection_pool=True)
         with self._lock:
             client, self._sync = self._sync, None
         if client is not None:

@@ -193,18 +193,17 @@ class SQLiteBackend:
             time.sleep(min(self.poll, remaining))
 
     def find(self, channel: str, id: str) -> int | None:
+        return self._find(self._conn(), channel, id)
+
+    def _find(self, conn: sqlite3.Connection, channel: str, id: str) -> int | None:
         seq = _seq_of(id)
         if seq is None:
             return None
         try:
-            row = (
-                self._conn()
-                .execute(
-                    "SELECT seq FROM lambda_sse_events WHERE channel = ? AND seq = ?",
-                    (channel, seq),
-                )
-                .fetchone()
-            )
+            row = conn.execute(
+                "SELECT seq FROM lambda_sse_events WHERE channel = ? AND seq = ?",
+                (channel, seq),
+            ).fetchone()
         except sqlite3.Error as exc:
             raise self._fail("find", exc) from exc
         return None if row is None else int(row[0])
@@ -232,7 +231,11 @@ class SQLiteBackend:
         loop = asyncio.get_running_loop()
         conn = self._loop_conns.get(loop)
         if conn is None:
-            conn = self._loop_conns[loop] = self._connect()
+            conn = self._connect()
+            # Never wait for a lock on the event loop's thread: a rare SQLITE_BUSY (a WAL reset)
+            # fails at once and the subscriber retries after a short backoff.
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._loop_conns[loop] = conn
         return conn
 
     def _waiters(self) -> list[asyncio.Future[None]]:
@@ -249,6 +252,7 @@ class SQLiteBackend:
         when nobody has waited for a while."""
         conn = self._connect()
         try:
+            conn.execute("PRAGMA busy_timeout = 0")  # on the event loop's thread: never wait
             last = conn.execute("PRAGMA data_version").fetchone()[0]
             idle = 0.0
             while idle < 5.0:
@@ -284,7 +288,7 @@ class SQLiteBackend:
                 await asyncio.wait_for(waiter, remaining)
 
     async def find_async(self, channel: str, id: str) -> int | None:
-        return self.find(channel, id)
+        return self._find(self._loop_conn(), channel, id)
 
     async def close_async(self) -> None:
         self.close()
