@@ -235,7 +235,9 @@ async def hold_streams(base: str, count: int, batch: int) -> tuple[int, list[flo
             _done, pending = await asyncio.wait(waits, timeout=60)
             for w in pending:
                 w.cancel()
-            if any(t.done() and t.exception() for t in tasks):
+            failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+            if failed:
+                log(f"  a stream failed: {failed[0].exception()!r}")
                 break
             if start // batch % 4 == 3 or opened == count:
                 log(f"  {opened}/{count} streams open")
@@ -277,7 +279,8 @@ async def main() -> None:
             log(f"uvicorn: {MI_STREAMS} heartbeat streams")
             uvi_mi_open, uvi_mi_late = await hold_streams(uvi.base, MI_STREAMS, WARM_BATCH)
         log("lambda-sse dev: start, latency, events/s")
-        with dev_server(folder) as dev:
+        # As many environments as streams: the local cap (default 32) would throttle the rest.
+        with dev_server(folder, "--max-environments", str(STREAMS)) as dev:
             dev_start = await first_request(dev)
             dev_paced, dev_fast = await latency_and_rate(dev.base)
             log(f"lambda-sse dev: {STREAMS} streams, one process per environment")
