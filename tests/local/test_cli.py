@@ -324,6 +324,20 @@ def test_console_colours_only_on_a_terminal_without_no_color(
     assert "\x1b[" not in quiet.getvalue()
 
 
+def test_the_request_log_line_says_how_a_stream_ended() -> None:
+    from lambda_sse.local.frontdoor.doors import DETACHED_NOTE, Access
+    from lambda_sse.local.server import Console
+
+    left = Access("url", "GET", "/", 200, "STREAM", "fn", 9.0, 5, DETACHED_NOTE, "client left")
+    done = Access("rest", "GET", "/dev/s", 200, "STREAM", "fn", 9.0, 5, "", "planned close")
+    out = io.StringIO()
+    Console(out).access(left)
+    Console(out).access(done)
+    first, second = out.getvalue().splitlines()
+    assert first.endswith(f"5 B ended: client left; {DETACHED_NOTE}")
+    assert second.endswith("5 B ended: planned close")
+
+
 def test_code_fingerprint_sees_changes_and_skips_caches(tmp_path: Path) -> None:
     from lambda_sse.local.server import code_fingerprint
 

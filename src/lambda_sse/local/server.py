@@ -88,7 +88,8 @@ class Console:
         ]
         if record.ended:
             calm = record.ended in ("complete", "planned close")
-            parts.append(self.paint(f"ended: {record.ended}", "dim" if calm else "yellow"))
+            ended = f"ended: {record.ended}" + (";" if record.note else "")
+            parts.append(self.paint(ended, "dim" if calm else "yellow"))
         if record.note:
             parts.append(self.paint(record.note, "yellow"))
         self.line(" ".join(parts))
