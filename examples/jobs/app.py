@@ -90,17 +90,12 @@ async def create_job(job: JobRequest) -> Any:
     return {"id": job_id, "events": f"/jobs/{job_id}/events"}
 
 
-async def _exists(channel: Channel) -> bool:
-    return bool(await channel.backend.read_async(channel.name, "", 1, 0))
-
-
 async def job_events(channel: Channel, last_event_id: str) -> AsyncIterator[ServerSentEvent]:
     """The channel from its start: what the client already has (up to ``last_event_id``) is
     read but not sent, so that a step published twice is still recognised as a repeat."""
     state = JobState()
     # An id the channel does not hold (a client of another job, or pruned): start afresh.
-    known = bool(last_event_id) and await channel.backend.find_async(channel.name, last_event_id)
-    catching_up = bool(known)
+    catching_up = await channel.holds(last_event_id)
     async for event in channel.subscribe(""):
         if event.event == GAP_EVENT:
             continue
@@ -119,7 +114,7 @@ async def events(job_id: str) -> EventSourceResponse | JSONResponse:
     if not valid_job_id(job_id):
         return JSONResponse({"error": "no such job", "id": job_id}, status_code=404)
     channel = open_channel(channel_name(job_id))
-    if not await _exists(channel):
+    if not await channel.exists():
         return JSONResponse({"error": "no such job", "id": job_id}, status_code=404)
     return EventSourceResponse(
         lambda last_event_id: job_events(channel, last_event_id),

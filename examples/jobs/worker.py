@@ -27,7 +27,7 @@ from jobstate import (
 )
 
 from lambda_sse.channels import Channel, open_channel
-from lambda_sse.channels.core import to_event
+from lambda_sse.errors import ChannelEndedError
 
 # Test hooks, unset in real use: crash the process (as an out-of-memory kill would) right after
 # publishing this step, or make this step raise.
@@ -36,19 +36,11 @@ FAIL_AT_STEP = int(os.environ.get("JOBS_FAIL_AT_STEP", "0"))
 
 
 def replay(channel: Channel) -> JobState:
-    """The job's state from everything its channel holds now (reads without waiting)."""
+    """The job's state from everything its channel holds now (read without waiting)."""
     state = JobState()
-    after = ""
-    while True:
-        records = channel.backend.read(channel.name, after, 100, 0)
-        for record in records:
-            if record.end:
-                state.final = state.final or "ended"
-                return state
-            state.see(to_event(record))
-        if not records:
-            return state
-        after = records[-1].id
+    for event in channel.history_sync():
+        state.see(event)
+    return state
 
 
 def do_step(step: int, interval: float) -> None:
@@ -74,6 +66,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             channel.publish_sync(progress_event(step, steps))
             if step == CRASH_AFTER_STEP:
                 os._exit(1)  # the retry resumes after this step, so it crashes only once
+    except ChannelEndedError:  # someone ended the channel (`lambda-sse publish --end`): stop
+        return {"id": job_id, "status": "ended", "note": "the channel was ended"}
     except Exception as exc:
         channel.publish_sync(failed_event(str(exc) or type(exc).__name__, step))
         channel.end_sync()

@@ -66,6 +66,40 @@ async def test_ids_are_valid_increasing_and_replay_in_order(target: Target) -> N
         assert [e.id for e in events] == ids
 
 
+async def test_history_exists_and_holds_answer_at_once(target: Target) -> None:
+    url = _url(target, max_length="3")
+    channel = open_channel("now", url)
+    assert not await channel.exists()
+    assert not channel.exists_sync()
+    assert [e async for e in channel.history()] == []  # returns at once: nothing to wait for
+    ids = [await channel.publish(f"e{i}") for i in range(3)]
+    assert await channel.exists()
+    assert channel.exists_sync()
+    assert await channel.holds(ids[1])
+    assert channel.holds_sync(ids[1])
+    for unknown in ("", "no-such-id"):
+        assert not await channel.holds(unknown)
+        assert not channel.holds_sync(unknown)
+    # Without end(), history still stops at the last stored event; batch bounds each read.
+    started = time.monotonic()
+    everything = [e async for e in channel.history(batch=2)]
+    assert time.monotonic() - started < 2.0  # no blocking read (subscribe would wait 5 s)
+    assert [(e.id, e.data) for e in everything] == [(i, f"e{n}") for n, i in enumerate(ids)]
+    after_first = list(channel.history_sync(ids[0], batch=2))
+    assert [e.data for e in after_first] == ["e1", "e2"]
+    # Past retention (Redis trims whole stream nodes: publish well past them): the gap event
+    # first, then what is still held, as subscribe does; the end stops it.
+    ids += [channel.publish_sync(f"e{i}") for i in range(3, 350)]
+    await channel.end()
+    replay = [e async for e in channel.history(ids[0])]
+    assert _gap(replay[0])["reason"] == "unknown-id"
+    kept = [e.id for e in replay[1:]]
+    assert 3 <= len(kept) < 350
+    assert kept == ids[-len(kept) :]
+    assert not await channel.holds(ids[0])
+    assert [e.id for e in channel.history_sync()] == kept
+
+
 async def test_fields_round_trip_and_the_channel_assigns_the_id(target: Target) -> None:
     url = _url(target)
     channel = open_channel("fields", url)

@@ -85,8 +85,10 @@ def _entry(event: ServerSentEvent | str) -> Entry:
 class Channel:
     """One named, ordered, resumable log of events. Made by :func:`open_channel`.
 
-    Async: ``await publish(event)``, ``await end()``, ``async for e in subscribe(id)``.
-    Blocking twins for plain ``def`` code: ``publish_sync``, ``end_sync``, ``subscribe_sync``.
+    Async: ``await publish(event)``, ``await end()``, ``async for e in subscribe(id)``, and what
+    it holds now: ``history(id)``, ``exists()``, ``holds(id)``. Blocking twins for plain ``def``
+    code: ``publish_sync``, ``end_sync``, ``subscribe_sync``, ``history_sync``, ``exists_sync``,
+    ``holds_sync``.
     """
 
     __slots__ = ("backend", "name")
@@ -165,6 +167,69 @@ class Channel:
             read_sync = partial(backend.read, name, follower.cursor, batch, BLOCK)
             records = _retry_sync(read_sync, backoff)
             yield from follower.feed(records)
+
+    # -- what the channel holds now -------------------------------------------------------------
+
+    async def history(
+        self, last_event_id: str = "", *, batch: int = BATCH
+    ) -> AsyncGenerator[ServerSentEvent, None]:
+        """The events the channel holds now after ``last_event_id``, in order, without waiting
+        for more: to rebuild state (a worker resuming after a retry) or render the past. Stops
+        at the last stored event or the end; gaps are reported as :meth:`subscribe` does."""
+        follower = Follower(last_event_id)
+        backoff = Backoff()
+        backend, name = self.backend, self.name
+        if follower.needs_find:
+            seq = await _retry_async(partial(backend.find_async, name, follower.cursor), backoff)
+            for event in follower.found(seq):
+                yield event
+        while not follower.ended:
+            read = partial(backend.read_async, name, follower.cursor, batch, 0)
+            records = await _retry_async(read, backoff)
+            for event in follower.feed(records):
+                yield event
+            if len(records) < batch:
+                return
+
+    def history_sync(
+        self, last_event_id: str = "", *, batch: int = BATCH
+    ) -> Generator[ServerSentEvent, None, None]:
+        """The blocking twin of :meth:`history`."""
+        follower = Follower(last_event_id)
+        backoff = Backoff()
+        backend, name = self.backend, self.name
+        if follower.needs_find:
+            yield from follower.found(
+                _retry_sync(partial(backend.find, name, follower.cursor), backoff)
+            )
+        while not follower.ended:
+            records = _retry_sync(partial(backend.read, name, follower.cursor, batch, 0), backoff)
+            yield from follower.feed(records)
+            if len(records) < batch:
+                return
+
+    async def exists(self) -> bool:
+        """Whether the channel holds anything (an event or its end): a job id that was never
+        started, or whose channel retention has dropped, has none."""
+        read = partial(self.backend.read_async, self.name, "", 1, 0)
+        return bool(await _retry_async(read, Backoff()))
+
+    def exists_sync(self) -> bool:
+        """The blocking twin of :meth:`exists`."""
+        return bool(_retry_sync(partial(self.backend.read, self.name, "", 1, 0), Backoff()))
+
+    async def holds(self, event_id: str) -> bool:
+        """Whether ``event_id`` is an id this channel still holds (not unknown, not pruned)."""
+        if not event_id:
+            return False
+        seq = await _retry_async(partial(self.backend.find_async, self.name, event_id), Backoff())
+        return seq is not None
+
+    def holds_sync(self, event_id: str) -> bool:
+        """The blocking twin of :meth:`holds`."""
+        if not event_id:
+            return False
+        return _retry_sync(partial(self.backend.find, self.name, event_id), Backoff()) is not None
 
 
 # Per event loop, the blocking reads in flight, by (backend, channel, cursor, batch): every
