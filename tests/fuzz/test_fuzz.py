@@ -35,6 +35,7 @@ from lambda_sse.asgi.types import Receive, Scope, Send
 from lambda_sse.errors import LambdaSSEError
 from lambda_sse.events import HttpResponse, detect
 from lambda_sse.events.model import EventShapeError
+from lambda_sse.local.chunked import ChunkedDecoder
 from lambda_sse.local.config import load_project
 from lambda_sse.local.frontdoor.build import build_v1_event, build_v2_event, encode_event
 from lambda_sse.local.frontdoor.http import Limits, _read_request, _value_bytes
@@ -44,6 +45,7 @@ from lambda_sse.local.frontdoor.replies import (
     parse_v1_result,
     parse_v2_result,
 )
+from lambda_sse.local.runtime_protocol import RuntimeAPIProtocol, route
 from lambda_sse.runtime.prelude import PreludeDecoder
 from lambda_sse.runtime.stream import ResponseStream
 from lambda_sse.sse import SSEDecoder
@@ -391,6 +393,56 @@ def test_front_door_request_parsing() -> None:
             detect(event).request(event)
 
     fuzz("front door parsing", RAW_REQUESTS, check)
+
+
+# The Runtime API server's sans-IO parts: routing, the response mode header, and the chunked
+# decoder a streamed POST /response goes through (split anywhere, as a socket delivers it).
+CHUNKED_BODIES = st.one_of(
+    st.binary(max_size=120),
+    st.lists(
+        st.tuples(
+            st.integers(0, 40), st.binary(max_size=40), st.sampled_from([b"\r\n", b"\n", b""])
+        ),
+        max_size=5,
+    ).map(lambda chunks: b"".join(b"%x\r\n%s%s" % (n, data, end) for n, data, end in chunks)),
+)
+
+
+def test_runtime_api_server_parsing() -> None:
+    def check(value: tuple[str, str, str, bytes, list[int]]) -> None:
+        method, path, mode, body, cuts = value
+        found = route(method, path)
+        assert found.kind in ("next", "init_error", "response", "error", "unknown")
+        assert (found.answer is None) == (found.kind != "unknown")
+        answer = RuntimeAPIProtocol.response_mode(mode)
+        assert answer is None or answer.status == 400
+        decoder = ChunkedDecoder(max_line=64, max_chunk=1024)
+        data = b""
+        edges = sorted({min(c, len(body)) for c in cuts} | {len(body)})
+        start = 0
+        for end in edges:
+            got = only_ours(functools.partial(decoder.feed, body[start:end]))
+            if got is None:
+                break  # refused with ChunkedFramingError: the shell answers 400
+            data += b"".join(got)
+            start = end
+        assert len(data) <= len(body)
+
+    strategy = st.tuples(
+        st.sampled_from(["GET", "POST", "PUT", "get", ""]),
+        st.one_of(
+            st.text(max_size=60),
+            st.builds(
+                lambda rid, action: f"/2018-06-01/runtime/invocation/{rid}/{action}",
+                st.text(max_size=20),
+                st.sampled_from(["response", "error", "next", "", "x/response"]),
+            ),
+        ),
+        st.text(max_size=20),
+        CHUNKED_BODIES,
+        st.lists(st.integers(0, 200), max_size=6),
+    )
+    fuzz("runtime api server", strategy, check)
 
 
 @pytest.fixture(autouse=True, scope="module")
