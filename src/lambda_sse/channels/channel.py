@@ -126,7 +126,7 @@ class Channel:
 
     # -- subscribing ---------------------------------------------------------------------------
 
-    async def subscribe(
+    def subscribe(
         self, last_event_id: str = "", *, batch: int = BATCH
     ) -> AsyncGenerator[ServerSentEvent, None]:
         """Every event after ``last_event_id`` (all retained ones for ``""``), in order, then
@@ -135,6 +135,33 @@ class Channel:
         :mod:`lambda_sse.channels.core`). A dropped backend connection is retried with backoff
         from the last id delivered: nothing lost, nothing repeated. ``batch`` bounds the
         records held in memory however far behind the subscriber is."""
+        return self._follow(last_event_id, batch, wait=True)
+
+    def subscribe_sync(
+        self, last_event_id: str = "", *, batch: int = BATCH
+    ) -> Generator[ServerSentEvent, None, None]:
+        """The blocking twin of :meth:`subscribe`: a generator (``close()`` stops it)."""
+        return self._follow_sync(last_event_id, batch, wait=True)
+
+    # -- what the channel holds now -------------------------------------------------------------
+
+    def history(
+        self, last_event_id: str = "", *, batch: int = BATCH
+    ) -> AsyncGenerator[ServerSentEvent, None]:
+        """The events the channel holds now after ``last_event_id``, in order, without waiting
+        for more: to rebuild state (a worker resuming after a retry) or render the past. Stops
+        at the last stored event or the end; gaps are reported as :meth:`subscribe` does."""
+        return self._follow(last_event_id, batch, wait=False)
+
+    def history_sync(
+        self, last_event_id: str = "", *, batch: int = BATCH
+    ) -> Generator[ServerSentEvent, None, None]:
+        """The blocking twin of :meth:`history`."""
+        return self._follow_sync(last_event_id, batch, wait=False)
+
+    async def _follow(
+        self, last_event_id: str, batch: int, *, wait: bool
+    ) -> AsyncGenerator[ServerSentEvent, None]:
         follower = Follower(last_event_id)
         backoff = Backoff()
         backend, name = self.backend, self.name
@@ -144,7 +171,7 @@ class Channel:
                 yield event
         at_head = False
         while not follower.ended:
-            if at_head:  # wait for news in the read this process shares for this position
+            if wait and at_head:  # wait for news in the read this process shares for this position
                 read = partial(_shared_read, backend, name, follower.cursor, batch)
             else:  # catching up: no waiting, as fast as the subscriber consumes
                 read = partial(backend.read_async, name, follower.cursor, batch, 0)
@@ -152,49 +179,12 @@ class Channel:
             at_head = len(records) < batch
             for event in follower.feed(records):
                 yield event
-
-    def subscribe_sync(
-        self, last_event_id: str = "", *, batch: int = BATCH
-    ) -> Generator[ServerSentEvent, None, None]:
-        """The blocking twin of :meth:`subscribe`: a generator (``close()`` stops it)."""
-        follower = Follower(last_event_id)
-        backoff = Backoff()
-        backend, name = self.backend, self.name
-        if follower.needs_find:
-            seq = _retry_sync(partial(backend.find, name, follower.cursor), backoff)
-            yield from follower.found(seq)
-        while not follower.ended:
-            read_sync = partial(backend.read, name, follower.cursor, batch, BLOCK)
-            records = _retry_sync(read_sync, backoff)
-            yield from follower.feed(records)
-
-    # -- what the channel holds now -------------------------------------------------------------
-
-    async def history(
-        self, last_event_id: str = "", *, batch: int = BATCH
-    ) -> AsyncGenerator[ServerSentEvent, None]:
-        """The events the channel holds now after ``last_event_id``, in order, without waiting
-        for more: to rebuild state (a worker resuming after a retry) or render the past. Stops
-        at the last stored event or the end; gaps are reported as :meth:`subscribe` does."""
-        follower = Follower(last_event_id)
-        backoff = Backoff()
-        backend, name = self.backend, self.name
-        if follower.needs_find:
-            seq = await _retry_async(partial(backend.find_async, name, follower.cursor), backoff)
-            for event in follower.found(seq):
-                yield event
-        while not follower.ended:
-            read = partial(backend.read_async, name, follower.cursor, batch, 0)
-            records = await _retry_async(read, backoff)
-            for event in follower.feed(records):
-                yield event
-            if len(records) < batch:
+            if at_head and not wait:
                 return
 
-    def history_sync(
-        self, last_event_id: str = "", *, batch: int = BATCH
+    def _follow_sync(
+        self, last_event_id: str, batch: int, *, wait: bool
     ) -> Generator[ServerSentEvent, None, None]:
-        """The blocking twin of :meth:`history`."""
         follower = Follower(last_event_id)
         backoff = Backoff()
         backend, name = self.backend, self.name
@@ -203,9 +193,12 @@ class Channel:
                 _retry_sync(partial(backend.find, name, follower.cursor), backoff)
             )
         while not follower.ended:
-            records = _retry_sync(partial(backend.read, name, follower.cursor, batch, 0), backoff)
+            block = BLOCK if wait else 0
+            records = _retry_sync(
+                partial(backend.read, name, follower.cursor, batch, block), backoff
+            )
             yield from follower.feed(records)
-            if len(records) < batch:
+            if not wait and len(records) < batch:
                 return
 
     async def exists(self) -> bool:
