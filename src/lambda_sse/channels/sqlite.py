@@ -81,6 +81,7 @@ class SQLiteBackend:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._setup_lock = threading.Lock()
         self._ready = False
         self._loop_conns: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, sqlite3.Connection
@@ -103,18 +104,36 @@ class SQLiteBackend:
                 check_same_thread=False,
             )  # fmt: skip
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = NORMAL")  # per connection; safe in WAL mode
             if not self._ready:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.executescript(_SCHEMA)
-                self._ready = True
+                with self._setup_lock:  # the threads of one process set the file up once
+                    if not self._ready:
+                        self._set_up(conn)
+                        self._ready = True
         except (sqlite3.Error, OSError) as exc:
             raise self._fail("opening the database", exc) from exc
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    @staticmethod
+    def _set_up(conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema. Another connection switching a new file to WAL at the same
+        moment can make SQLite answer "database is locked" at once: it skips the busy handler
+        where waiting could deadlock (https://www.sqlite.org/c3ref/busy_handler.html), so this
+        retries until the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
+                conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
