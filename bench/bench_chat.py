@@ -20,10 +20,8 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ ROOT = HERE.parent
 CHAT = ROOT / "examples" / "chat"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(CHAT))
+sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import models  # noqa: E402
@@ -46,6 +45,7 @@ import yaml  # noqa: E402
 from apig_wsgi import make_lambda_handler  # noqa: E402
 from asgiref.wsgi import WsgiToAsgi  # noqa: E402
 from mangum import Mangum  # noqa: E402
+from tests.examples.devserver import free_port_block  # noqa: E402
 
 from _common import log, markdown_table, verdict  # noqa: E402
 from bench_asgi import (  # noqa: E402
@@ -97,24 +97,6 @@ def direct(max_tokens: int) -> tuple[float, float, int]:
 
 
 # -- (b) through lambda-sse dev --------------------------------------------------------------
-
-
-def free_port_block(size: int) -> int:
-    for _ in range(50):
-        base = random.randint(20_000, 40_000)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 @contextlib.contextmanager
